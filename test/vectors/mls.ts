@@ -1,0 +1,169 @@
+// RFC 9420 interop vectors (mlswg/mls-implementations test-vectors, format in FORMAT.md): every case of
+// every MLS file except crypto-basics.json (the crypto helper's). Folder: $MLS_VECTORS_DIR, default
+// ../shared/mls-test-vectors relative to the repo root. One VectorFileResult per file.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { equal, fromHex, toHex } from '../../shared/bytes/index.js';
+import { decode, encode, Reader, type Writer } from '../../shared/codec/index.js';
+import type { VectorFileResult } from './types.js';
+import * as tm from '../../shared/mls/treeMath.js';
+import { readMLSMessage, writeMLSMessage } from '../../shared/mls/wire/mlsMessage.js';
+import { readRatchetTree, writeRatchetTree } from '../../shared/mls/wire/node.js';
+import { readGroupSecrets, writeGroupSecrets } from '../../shared/mls/wire/groupSecrets.js';
+import * as P from '../../shared/mls/wire/proposal.js';
+import { readCommit, writeCommit } from '../../shared/mls/wire/commit.js';
+import { WireFormat } from '../../shared/mls/wire/wireFormat.js';
+import { ContentType } from '../../shared/mls/wire/framedContent.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+
+export function vectorsDir(): string {
+  return process.env.MLS_VECTORS_DIR ?? resolve(repoRoot, '..', 'shared', 'mls-test-vectors');
+}
+
+/** A case handler returns failure strings (empty: the case passed). */
+export type CaseHandler = (c: any, index: number) => Promise<string[]> | string[];
+
+function opt(v: number | null, want: number | null, what: string, out: string[]): void {
+  if (v !== want) out.push(`${what}: got ${v}, want ${want}`);
+}
+
+function treeMath(c: any): string[] {
+  const out: string[] = [];
+  const n: number = c.n_leaves;
+  opt(tm.nodeWidth(n), c.n_nodes, 'n_nodes', out);
+  opt(tm.root(n), c.root, 'root', out);
+  const w = tm.nodeWidth(n);
+  const r = tm.root(n);
+  for (let i = 0; i < w; i++) {
+    const leaf = i % 2 === 0;
+    opt(leaf ? null : tm.left(i), c.left[i], `left[${i}]`, out);
+    opt(leaf ? null : tm.right(i), c.right[i], `right[${i}]`, out);
+    opt(i === r ? null : tm.parent(i, n), c.parent[i], `parent[${i}]`, out);
+    opt(i === r ? null : tm.sibling(i, n), c.sibling[i], `sibling[${i}]`, out);
+    if (out.length > 4) break;
+  }
+  return out;
+}
+
+function deserialization(c: any): string[] {
+  const r = new Reader(fromHex(c.vlbytes_header));
+  const len = r.varint();
+  r.end();
+  return len === c.length ? [] : [`length ${len} != ${c.length}`];
+}
+
+function roundTrip<T>(name: string, hex: string, read: (r: Reader) => T, write: (w: Writer, v: T) => void, out: string[], check?: (v: T) => string | undefined): void {
+  try {
+    const bytes = fromHex(hex);
+    const v = decode(bytes, read, name);
+    const again = encode((w) => write(w, v));
+    if (!equal(again, bytes)) out.push(`${name}: re-encoding differs`);
+    const problem = check?.(v);
+    if (problem) out.push(`${name}: ${problem}`);
+  } catch (err) {
+    out.push(`${name}: ${(err as Error).message}`);
+  }
+}
+
+function messages(c: any): string[] {
+  const out: string[] = [];
+  const wf = (want: number, ct?: number) => (m: ReturnType<typeof readMLSMessage>) => {
+    if (m.wireFormat !== want) return `wire_format ${m.wireFormat}`;
+    if (ct !== undefined && m.wireFormat === WireFormat.mls_public_message && m.publicMessage.content.contentType !== ct) {
+      return `content_type ${m.publicMessage.content.contentType}`;
+    }
+    return undefined;
+  };
+  roundTrip('mls_welcome', c.mls_welcome, readMLSMessage, writeMLSMessage, out, wf(WireFormat.mls_welcome));
+  roundTrip('mls_group_info', c.mls_group_info, readMLSMessage, writeMLSMessage, out, wf(WireFormat.mls_group_info));
+  roundTrip('mls_key_package', c.mls_key_package, readMLSMessage, writeMLSMessage, out, wf(WireFormat.mls_key_package));
+  roundTrip('ratchet_tree', c.ratchet_tree, readRatchetTree, writeRatchetTree, out);
+  roundTrip('group_secrets', c.group_secrets, readGroupSecrets, writeGroupSecrets, out);
+  roundTrip('add_proposal', c.add_proposal, P.readAdd, P.writeAdd, out);
+  roundTrip('update_proposal', c.update_proposal, P.readUpdate, P.writeUpdate, out);
+  roundTrip('remove_proposal', c.remove_proposal, P.readRemove, P.writeRemove, out);
+  roundTrip('pre_shared_key_proposal', c.pre_shared_key_proposal, P.readPreSharedKey, P.writePreSharedKey, out);
+  roundTrip('re_init_proposal', c.re_init_proposal, P.readReInit, P.writeReInit, out);
+  roundTrip('external_init_proposal', c.external_init_proposal, P.readExternalInit, P.writeExternalInit, out);
+  roundTrip('group_context_extensions_proposal', c.group_context_extensions_proposal, P.readGroupContextExtensions, P.writeGroupContextExtensions, out);
+  roundTrip('commit', c.commit, readCommit, writeCommit, out);
+  roundTrip('public_message_application', c.public_message_application, readMLSMessage, writeMLSMessage, out, wf(WireFormat.mls_public_message, ContentType.application));
+  roundTrip('public_message_proposal', c.public_message_proposal, readMLSMessage, writeMLSMessage, out, wf(WireFormat.mls_public_message, ContentType.proposal));
+  roundTrip('public_message_commit', c.public_message_commit, readMLSMessage, writeMLSMessage, out, wf(WireFormat.mls_public_message, ContentType.commit));
+  roundTrip('private_message', c.private_message, readMLSMessage, writeMLSMessage, out, wf(WireFormat.mls_private_message));
+  return out;
+}
+
+const HANDLERS: Record<string, CaseHandler> = {
+  'tree-math.json': treeMath,
+  'deserialization.json': deserialization,
+  'messages.json': messages,
+};
+
+// Filled in below as the protocol layers land.
+const extraHandlers: Record<string, CaseHandler> = {};
+
+/** Files this suite owns: the handlers above plus every passive-client-*.json. */
+function handlerFor(file: string): CaseHandler | undefined {
+  if (HANDLERS[file]) return HANDLERS[file];
+  if (/^passive-client-.*\.json$/.test(file)) return extraHandlers['passive-client'];
+  return undefined;
+}
+
+const ORDER = [
+  'tree-math.json', 'deserialization.json', 'messages.json', 'key-schedule.json', 'psk_secret.json', 'secret-tree.json',
+  'transcript-hashes.json', 'message-protection.json', 'tree-operations.json', 'tree-validation.json', 'treekem.json',
+  'welcome.json',
+];
+
+export async function run(log: (line: string) => void, only?: string[]): Promise<VectorFileResult[]> {
+  const dir = vectorsDir();
+  const present = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'crypto-basics.json');
+  const files = [...ORDER.filter((f) => present.includes(f)), ...present.filter((f) => !ORDER.includes(f)).sort()];
+  for (const f of ORDER) if (!present.includes(f)) log(`mls: ${f} missing from ${dir}`);
+  const results: VectorFileResult[] = [];
+  for (const file of files) {
+    if (only && !only.some((o) => file.includes(o))) continue;
+    const handler = handlerFor(file);
+    const result: VectorFileResult = { file, passed: 0, failed: 0, failures: [] };
+    results.push(result);
+    if (!handler) {
+      result.failed = 1;
+      result.failures.push('no handler for this file');
+      continue;
+    }
+    const cases = JSON.parse(readFileSync(join(dir, file), 'utf8')) as any[];
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[i];
+      let failures: string[];
+      try {
+        failures = await handler(c, i);
+      } catch (err) {
+        failures = [`threw ${(err as Error).name}: ${(err as Error).message}`];
+      }
+      if (failures.length === 0) result.passed++;
+      else {
+        result.failed++;
+        const suite = c.cipher_suite !== undefined ? ` suite ${c.cipher_suite}` : '';
+        result.failures.push(`case ${i}${suite}: ${failures.slice(0, 3).join('; ')}`);
+      }
+    }
+  }
+  void toHex;
+  return results;
+}
+
+// Direct use: `npx tsx test/vectors/mls.ts [file-substring ...]`
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const only = process.argv.slice(2);
+  const t0 = performance.now();
+  const results = await run((l) => console.log(l), only.length ? only : undefined);
+  for (const r of results) {
+    console.log(`${r.file.padEnd(40)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed`);
+    for (const f of r.failures.slice(0, 8)) console.log(`    ${f}`);
+  }
+  console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
