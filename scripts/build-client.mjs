@@ -37,6 +37,8 @@ await Promise.all([
   build({ ...common, entryPoints: [join(clientDir, 'app', 'main.ts')], outfile: join(outDir, 'app.js') }),
   build({
     ...common,
+    // A classic (non-module) worker script: every browser with encoded transforms can load it.
+    format: 'iife',
     entryPoints: [join(clientDir, 'worker', 'transform-worker.ts')],
     outfile: join(outDir, 'transform-worker.js'),
   }),

@@ -1,0 +1,262 @@
+// One call: camera + microphone, the participant engine (MLS group via shared/member), mediasoup transports,
+// the transform worker, and the page's E2EE panel. Epoch flow (architecture.md "Data flow, one join" step 4):
+//   engine epoch event -> base key to the worker (worker derives per-sender SFrame keys, senders switch)
+//   -> senders generate a keyframe -> security code + roster on screen.
+
+import type { MemberInfo } from '../../shared/protocol/index.js';
+import { createGroupEngine } from '../e2ee/engine.js';
+import type { EpochInfo, GroupEngine } from '../e2ee/group.js';
+import type { StreamStats } from '../e2ee/messages.js';
+import type { TransformApi } from '../e2ee/support.js';
+import { E2eeTransforms, type WorkerSnapshot } from '../e2ee/transforms.js';
+import { MediaSession, type RemoteTrack } from '../session/media.js';
+import { connectWebSocket, signalingUrl } from '../session/signaling.js';
+import { securityCode } from './securityCode.js';
+import {
+  addTrackToTile,
+  allTiles,
+  removeTrackFromTile,
+  renderRoster,
+  renderStreams,
+  setE2eeFacts,
+  setTileBadge,
+  tileFor,
+} from './view.js';
+
+export interface CallOptions {
+  room: string;
+  name: string;
+  token?: string | undefined;
+  api: TransformApi;
+}
+
+export type CallStatus = { state: 'joining' | 'joined' } | { state: 'ended'; error: Error | null };
+
+const decoder = new TextDecoder();
+
+export class Call {
+  readonly options: CallOptions;
+  #engine: GroupEngine | null = null;
+  #media: MediaSession | null = null;
+  #e2ee: E2eeTransforms | null = null;
+  #local: MediaStream | null = null;
+  #memberId = '';
+  #members = new Map<string, MemberInfo>();
+  #listeners = new Set<(s: CallStatus) => void>();
+  #ended = false;
+  #epoch: bigint | null = null;
+  #epochCount = 0;
+  #securityCode = '';
+  #roster: { leafIndex: number; name: string; me: boolean }[] = [];
+  #paused = { audio: false, video: false };
+  #epochChain: Promise<void> = Promise.resolve();
+  #epochHistory: { epoch: string; at: number; securityCode: string }[] = [];
+
+  constructor(options: CallOptions) {
+    this.options = options;
+  }
+
+  onStatus(l: (s: CallStatus) => void): void {
+    this.#listeners.add(l);
+  }
+
+  #emit(s: CallStatus): void {
+    for (const l of this.#listeners) l(s);
+  }
+
+  async start(): Promise<void> {
+    this.#emit({ state: 'joining' });
+    // 1. Camera and microphone first: a denied permission is the most common actionable error.
+    this.#local = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+    });
+    const localTile = tileFor('local', this.options.name, true);
+    for (const t of this.#local.getTracks()) if (t.kind === 'video') addTrackToTile(localTile, t);
+
+    // 2. Transform worker before anything can be sent.
+    const e2ee = new E2eeTransforms(this.options.api);
+    this.#e2ee = e2ee;
+    e2ee.onStats((s) => this.#onWorkerStats(s));
+
+    // 3. Signaling + MLS group.
+    const transport = await connectWebSocket(signalingUrl());
+    const engine = createGroupEngine(transport, {
+      room: this.options.room,
+      name: this.options.name,
+      ...(this.options.token ? { token: this.options.token } : {}),
+    });
+    this.#engine = engine;
+    engine.onEpoch((e) => {
+      this.#epochChain = this.#epochChain.then(() => this.#onEpoch(e)).catch(() => undefined);
+    });
+    engine.onEnded((error) => this.#end(error));
+    engine.onNotification('members', (n) => this.#setMembers(n.members));
+    engine.onNotification('newProducer', (p) => void this.#media?.consume(p).catch(() => undefined));
+    engine.onNotification('producerClosed', (n) => this.#media?.producerClosed(n.producerId));
+    engine.onNotification('consumerClosed', (n) => this.#media?.consumerClosed(n.consumerId));
+    const info = await engine.join();
+    this.#memberId = info.memberId;
+    this.#setMembers(info.members);
+
+    // 4. Media: producers get their transform before negotiation; nothing leaves without a key.
+    const media = new MediaSession(engine, e2ee, {
+      onTrack: (t) => this.#onRemoteTrack(t),
+      onTrackEnded: (consumerId, memberId) => removeTrackFromTile(memberId, `${consumerId}`),
+      nameOf: (memberId) => this.#members.get(memberId)?.name ?? memberId,
+    }, info.memberId);
+    this.#media = media;
+    await media.load(info.routerRtpCapabilities);
+    await media.createTransports();
+    for (const track of this.#local.getTracks()) await media.produce(track);
+    for (const p of info.producers) void media.consume(p).catch(() => undefined);
+    this.#emit({ state: 'joined' });
+  }
+
+  async #onEpoch(e: EpochInfo): Promise<void> {
+    if (this.#ended || !this.#e2ee) return;
+    this.#e2ee.installEpoch(e.epoch, e.baseKey, e.treeSize, e.ownLeafIndex);
+    this.#e2ee.requestKeyframes();
+    this.#epoch = e.epoch;
+    this.#epochCount++;
+    this.#roster = e.roster.map((r) => ({
+      leafIndex: r.leafIndex,
+      name: decoder.decode(r.identity),
+      me: r.leafIndex === e.ownLeafIndex,
+    }));
+    const code = await securityCode(e.epochAuthenticator);
+    if (this.#epoch !== e.epoch) return; // a newer epoch arrived meanwhile
+    this.#securityCode = code;
+    this.#epochHistory.push({ epoch: e.epoch.toString(), at: Date.now(), securityCode: code });
+    if (this.#epochHistory.length > 50) this.#epochHistory.shift();
+    setE2eeFacts({ state: 'encrypted', epoch: e.epoch.toString(), code });
+    renderRoster(this.#roster);
+    // A newcomer also asks the SFU for keyframes, for senders whose transform cannot generate one.
+    void this.#media?.requestKeyFrames();
+  }
+
+  #setMembers(members: MemberInfo[]): void {
+    this.#members = new Map(members.map((m) => [m.memberId, m]));
+    for (const [key, tile] of allTiles()) {
+      const m = this.#members.get(key);
+      if (m) tile.label.textContent = m.name;
+    }
+  }
+
+  #onRemoteTrack(t: RemoteTrack): void {
+    const name = this.#members.get(t.memberId)?.name ?? 'participant';
+    const tile = tileFor(t.memberId, name);
+    tile.root.dataset['consumer' + t.kind] = t.consumerId;
+    addTrackToTile(tile, t.track);
+  }
+
+  #onWorkerStats(s: WorkerSnapshot): void {
+    renderStreams(s.streams);
+    for (const st of s.streams) {
+      if (st.direction !== 'recv' || st.kind !== 'video') continue;
+      const consumerId = st.id.slice('recv-'.length);
+      const c = this.#media?.consumers.get(consumerId);
+      if (c) setTileBadge(c.memberId, st.status);
+    }
+    const send = s.streams.find((x) => x.direction === 'send' && x.kind === 'video');
+    if (send) setTileBadge('local', send.status);
+  }
+
+  toggle(kind: 'audio' | 'video'): boolean {
+    this.#paused[kind] = !this.#paused[kind];
+    this.#media?.setPaused(kind, this.#paused[kind]);
+    const tile = allTiles().get('local');
+    if (kind === 'video' && tile) tile.root.classList.toggle('cam-off', this.#paused.video);
+    return this.#paused[kind];
+  }
+
+  async setPreferredLayers(memberId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+    if (!this.#media) throw new Error('not in a call');
+    for (const c of this.#media.consumers.values()) {
+      if (c.memberId === memberId && c.kind === 'video') await this.#media.setPreferredLayers(c.consumerId, spatialLayer, temporalLayer);
+    }
+  }
+
+  /** Read-only status for the page's test hook. */
+  status(): CallTestStatus {
+    const snap = this.#e2ee?.snapshot ?? { epoch: '', streams: [] };
+    const videos: VideoStatus[] = [];
+    for (const [key, tile] of allTiles()) {
+      const q = tile.video.getVideoPlaybackQuality?.();
+      videos.push({
+        memberId: key,
+        name: key === 'local' ? this.options.name : (this.#members.get(key)?.name ?? ''),
+        local: key === 'local',
+        width: tile.video.videoWidth,
+        height: tile.video.videoHeight,
+        currentTime: tile.video.currentTime,
+        totalVideoFrames: q?.totalVideoFrames ?? 0,
+        framesRendered: tile.framesRendered,
+        audioTracks: tile.stream.getAudioTracks().length,
+        videoTracks: tile.stream.getVideoTracks().length,
+      });
+    }
+    return {
+      memberId: this.#memberId,
+      epoch: this.#epoch === null ? null : this.#epoch.toString(),
+      workerEpoch: snap.epoch,
+      epochCount: this.#epochCount,
+      epochHistory: [...this.#epochHistory],
+      securityCode: this.#securityCode,
+      roster: this.#roster.map((r) => ({ ...r })),
+      members: [...this.#members.values()].map((m) => ({ ...m })),
+      streams: snap.streams.map((s: StreamStats) => ({ ...s })),
+      videos,
+      workerErrors: [...(this.#e2ee?.errors ?? [])],
+      consumers: [...(this.#media?.consumers.values() ?? [])].map((c) => ({
+        consumerId: c.consumerId,
+        memberId: c.memberId,
+        kind: c.kind,
+      })),
+    };
+  }
+
+  #end(error: Error | null): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#media?.close();
+    this.#e2ee?.close();
+    for (const t of this.#local?.getTracks() ?? []) t.stop();
+    this.#emit({ state: 'ended', error });
+  }
+
+  async leave(): Promise<void> {
+    if (this.#ended) return;
+    const engine = this.#engine;
+    this.#end(null);
+    await engine?.leave().catch(() => undefined);
+  }
+}
+
+export interface VideoStatus {
+  memberId: string;
+  name: string;
+  local: boolean;
+  width: number;
+  height: number;
+  currentTime: number;
+  totalVideoFrames: number;
+  framesRendered: number;
+  audioTracks: number;
+  videoTracks: number;
+}
+
+export interface CallTestStatus {
+  memberId: string;
+  epoch: string | null;
+  workerEpoch: string;
+  epochCount: number;
+  epochHistory: { epoch: string; at: number; securityCode: string }[];
+  securityCode: string;
+  roster: { leafIndex: number; name: string; me: boolean }[];
+  members: MemberInfo[];
+  streams: StreamStats[];
+  videos: VideoStatus[];
+  workerErrors: string[];
+  consumers: { consumerId: string; memberId: string; kind: string }[];
+}

@@ -1,0 +1,33 @@
+// The page's seam to the participant engine (shared/member): join, epochs, media requests, notifications.
+// The page never sees group secrets beyond one epoch's SFrame base key on its way to the worker.
+
+import type { MemberInfo, ProducerInfo, Notifications, JsonObject } from '../../shared/protocol/index.js';
+import type { MediaSignaling } from '../session/media.js';
+
+export interface EpochInfo {
+  epoch: bigint;
+  epochAuthenticator: Uint8Array;
+  roster: { leafIndex: number; identity: Uint8Array }[];
+  ownLeafIndex: number;
+  treeSize: number;
+  /** MLS-Exporter("SFrame 1.0 Base Key", "", Nk) for this epoch (RFC 9605 §5.2). */
+  baseKey: Uint8Array;
+}
+
+export interface JoinInfo {
+  memberId: string;
+  routerRtpCapabilities: JsonObject;
+  producers: ProducerInfo[];
+  members: MemberInfo[];
+  heartbeatIntervalMs: number;
+}
+
+export interface GroupEngine extends MediaSignaling {
+  /** Joins the room and the MLS group; resolves once this member is in the group (first epoch event fired). */
+  join(): Promise<JoinInfo>;
+  onEpoch(handler: (e: EpochInfo) => void): void;
+  onNotification<K extends keyof Notifications>(type: K, handler: (n: Notifications[K]) => void): void;
+  /** The engine lost the session for good (socket closed, removed, evicted). */
+  onEnded(handler: (error: Error | null) => void): void;
+  leave(): Promise<void>;
+}
