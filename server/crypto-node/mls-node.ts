@@ -1,9 +1,317 @@
-// node:crypto backend for shared/crypto (work in progress: not implemented yet).
-import { CryptoError, type CipherSuite, type CryptoProvider, type SuiteId } from '../../shared/crypto/index.js';
+// node:crypto backend for shared/crypto (OpenSSL): every suite, every algorithm native.
+// Lives outside shared/ (node:* import) and is injected:
+//   import { setDefaultCryptoBackend } from '../../shared/crypto/index.js';
+//   import { nodeCryptoProvider } from './mls-node.js';
+//   setDefaultCryptoBackend(nodeCryptoProvider);
+// The generic layers of shared/crypto (HPKE RFC 9180, input checks, labeled operations) run on top
+// of these primitives, exactly as for the noble and WebCrypto backends.
+//
+// Key formats in and out are the RFC 9420 ones (raw / SEC1 / big-endian scalar, see types.ts);
+// they are wrapped in PKCS #8 / SPKI DER (shared/crypto/der.ts) to build KeyObjects, which are
+// cached. Outputs are copied out of node Buffers into plain Uint8Arrays (Buffer#slice is a view).
 
-export const nodeCryptoProvider: CryptoProvider = {
+import * as nc from 'node:crypto';
+import { wipe } from '../../shared/bytes/index.js';
+import { PrivateKeyCache, PublicKeyCache } from '../../shared/crypto/cache.js';
+import { pkcs8, spki, type KeyAlgorithm } from '../../shared/crypto/der.js';
+import {
+  DH_PARAMS, SIGNATURE_PARAMS, SUITE_PARAMS, type AeadName, type DhGroup, type DhName, type HashName, type SignatureName,
+  type SuitePrimitives,
+} from '../../shared/crypto/primitives.js';
+import { buildCipherSuite } from '../../shared/crypto/suite.js';
+import {
+  CryptoError, isSuiteId, type Aead, type CipherSuite, type CryptoProvider, type HashFunction, type Kdf, type KeyPair,
+  type SignatureScheme, type SuiteId,
+} from '../../shared/crypto/types.js';
+
+const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+const HASH_LEN: Record<HashName, number> = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 };
+const NODE_CURVE: Record<'P-256' | 'P-384' | 'P-521', string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
+
+/** A plain Uint8Array copy of a node Buffer (wipes the Buffer, which may be pooled). */
+function out(b: Buffer): Uint8Array {
+  const u = new Uint8Array(b.length);
+  u.set(b);
+  b.fill(0);
+  return u;
+}
+
+function nodeHash(name: HashName): HashFunction {
+  const alg = NODE_HASH[name];
+  return { name, outputLength: HASH_LEN[name], digest: async (data) => out(nc.createHash(alg).update(data).digest()) };
+}
+
+function hmacSync(alg: string, key: Uint8Array, data: Uint8Array): Uint8Array {
+  return out(nc.createHmac(alg, key).update(data).digest());
+}
+
+function nodeKdf(name: HashName): Kdf {
+  const alg = NODE_HASH[name];
+  const Nh = HASH_LEN[name];
+  return {
+    Nh,
+    // HKDF-Extract (RFC 5869 §2.2): HMAC(salt, IKM); an empty salt is HashLen zeros (same HMAC key).
+    extract: async (salt, ikm) => hmacSync(alg, salt, ikm),
+    // HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
+    async expand(prk, info, length) {
+      const n = Math.ceil(length / Nh);
+      const okm = new Uint8Array(n * Nh);
+      let prev: Buffer | undefined;
+      const counter = new Uint8Array(1);
+      for (let i = 1; i <= n; i++) {
+        const h = nc.createHmac(alg, prk);
+        if (prev !== undefined) h.update(prev);
+        counter[0] = i;
+        h.update(info).update(counter);
+        const t = h.digest();
+        okm.set(t, (i - 1) * Nh);
+        prev?.fill(0);
+        prev = t;
+      }
+      prev?.fill(0);
+      if (okm.length === length) return okm;
+      const result = okm.slice(0, length);
+      wipe(okm);
+      return result;
+    },
+  };
+}
+
+function nodeAead(name: AeadName): Aead {
+  const cipher = name === 'AES-128-GCM' ? 'aes-128-gcm' : name === 'AES-256-GCM' ? 'aes-256-gcm' : 'chacha20-poly1305';
+  const Nk = name === 'AES-128-GCM' ? 16 : 32;
+  return {
+    name,
+    Nk,
+    Nn: 12,
+    Nt: 16,
+    async seal(key, nonce, aad, plaintext) {
+      const c = nc.createCipheriv(cipher as nc.CipherGCMTypes, key, nonce, { authTagLength: 16 });
+      c.setAAD(aad, { plaintextLength: plaintext.length });
+      const a = c.update(plaintext);
+      const b = c.final();
+      const tag = c.getAuthTag();
+      const result = new Uint8Array(a.length + b.length + 16);
+      result.set(a, 0);
+      result.set(b, a.length);
+      result.set(tag, a.length + b.length);
+      return result;
+    },
+    async open(key, nonce, aad, ciphertext) {
+      const ctLen = ciphertext.length - 16;
+      const d = nc.createDecipheriv(cipher as nc.CipherGCMTypes, key, nonce, { authTagLength: 16 });
+      d.setAuthTag(ciphertext.subarray(ctLen));
+      d.setAAD(aad, { plaintextLength: ctLen });
+      const a = d.update(ciphertext.subarray(0, ctLen));
+      try {
+        const b = d.final();
+        const result = new Uint8Array(a.length + b.length);
+        result.set(a, 0);
+        result.set(b, a.length);
+        return result;
+      } catch (cause) {
+        throw new CryptoError('aead-open-failed', `${name} tag did not verify`, { cause });
+      } finally {
+        a.fill(0);
+      }
+    },
+  };
+}
+
+function privateKeyObject(alg: KeyAlgorithm, sk: Uint8Array): nc.KeyObject {
+  const der = pkcs8(alg, sk);
+  try {
+    return nc.createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'pkcs8' });
+  } catch (cause) {
+    throw new CryptoError('invalid-private-key', `${alg} private key rejected`, { cause });
+  } finally {
+    wipe(der);
+  }
+}
+
+function publicKeyObject(alg: KeyAlgorithm, pk: Uint8Array): nc.KeyObject {
+  const der = spki(alg, pk);
+  try {
+    return nc.createPublicKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new CryptoError('invalid-public-key', `${alg} public key rejected`, { cause });
+  }
+}
+
+/** Raw public key of an OKP KeyObject (X25519/X448/Ed25519/Ed448): the SPKI's trailing bytes. */
+function rawOkpPublic(key: nc.KeyObject, length: number): Uint8Array {
+  const der = key.export({ format: 'der', type: 'spki' });
+  return out(der.subarray(der.length - length) as Buffer);
+}
+
+/** Raw private key of an OKP KeyObject: the PKCS #8's trailing bytes (CurvePrivateKey OCTET STRING). */
+function rawOkpPrivate(key: nc.KeyObject, length: number): Uint8Array {
+  const der = key.export({ format: 'der', type: 'pkcs8' });
+  const result = new Uint8Array(der.subarray(der.length - length));
+  der.fill(0);
+  return result;
+}
+
+function nodeDh(name: DhName): DhGroup {
+  const { Npk, Nsk, Ndh } = DH_PARAMS[name];
+  if (name === 'X25519' || name === 'X448') {
+    const type = name === 'X25519' ? 'x25519' : 'x448';
+    const privKeys = new PrivateKeyCache<nc.KeyObject>();
+    const pubKeys = new PublicKeyCache<nc.KeyObject>();
+    const priv = (sk: Uint8Array) => privKeys.get(sk, async (b) => privateKeyObject(name, b));
+    const pub = (pk: Uint8Array) => pubKeys.get(pk, async (b) => publicKeyObject(name, b));
+    return {
+      name, Npk, Nsk, Ndh,
+      async generateKeyPair(): Promise<KeyPair> {
+        const pair = nc.generateKeyPairSync(type as 'x25519');
+        return { privateKey: rawOkpPrivate(pair.privateKey, Nsk), publicKey: rawOkpPublic(pair.publicKey, Npk) };
+      },
+      publicKeyFromPrivate: async (sk) => rawOkpPublic(nc.createPublicKey(await priv(sk)), Npk),
+      dh: async (sk, pk) => out(nc.diffieHellman({ privateKey: await priv(sk), publicKey: await pub(pk) })),
+      async ephemeralDh(pk) {
+        const pair = nc.generateKeyPairSync(type as 'x25519');
+        const dh = out(nc.diffieHellman({ privateKey: pair.privateKey, publicKey: await pub(pk) }));
+        return { publicKey: rawOkpPublic(pair.publicKey, Npk), dh };
+      },
+    };
+  }
+  // P-curves: node's ECDH class takes the raw scalar and the SEC1 point directly and checks the
+  // point is on the curve (ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY).
+  const curve = NODE_CURVE[name];
+  const withKey = <T>(sk: Uint8Array, fn: (e: nc.ECDH) => T): T => {
+    const e = nc.createECDH(curve);
+    try {
+      e.setPrivateKey(sk);
+    } catch (cause) {
+      throw new CryptoError('invalid-private-key', `${name} private key rejected`, { cause });
+    }
+    return fn(e);
+  };
+  const compute = (e: nc.ECDH, pk: Uint8Array): Uint8Array => {
+    try {
+      return out(e.computeSecret(pk));
+    } catch (cause) {
+      throw new CryptoError('invalid-public-key', `${name} public key is not a valid point`, { cause });
+    }
+  };
+  const fixed = (b: Buffer): Uint8Array => {
+    // getPrivateKey() drops leading zero bytes; SerializePrivateKey is fixed-length (RFC 9180 §7.1.2).
+    const r = new Uint8Array(Nsk);
+    r.set(b, Nsk - b.length);
+    b.fill(0);
+    return r;
+  };
+  return {
+    name, Npk, Nsk, Ndh,
+    async generateKeyPair() {
+      const e = nc.createECDH(curve);
+      const publicKey = out(e.generateKeys());
+      return { privateKey: fixed(e.getPrivateKey()), publicKey };
+    },
+    publicKeyFromPrivate: async (sk) => withKey(sk, (e) => out(e.getPublicKey())),
+    dh: async (sk, pk) => withKey(sk, (e) => compute(e, pk)),
+    async ephemeralDh(pk) {
+      const e = nc.createECDH(curve);
+      const publicKey = out(e.generateKeys());
+      return { publicKey, dh: compute(e, pk) };
+    },
+  };
+}
+
+function nodeSignature(name: SignatureName): SignatureScheme {
+  const params = SIGNATURE_PARAMS[name];
+  const privKeys = new PrivateKeyCache<nc.KeyObject>();
+  const pubKeys = new PublicKeyCache<nc.KeyObject>();
+  const n = params.privateKeyLength;
+  if (name === 'Ed25519' || name === 'Ed448') {
+    const type = name === 'Ed25519' ? 'ed25519' : 'ed448';
+    const priv = (sk: Uint8Array) => privKeys.get(sk, async (b) => privateKeyObject(name, b));
+    return {
+      name,
+      publicKeyLength: params.publicKeyLength,
+      privateKeyLength: n,
+      async generateKeyPair() {
+        const pair = nc.generateKeyPairSync(type as 'ed25519');
+        return { privateKey: rawOkpPrivate(pair.privateKey, n), publicKey: rawOkpPublic(pair.publicKey, params.publicKeyLength) };
+      },
+      sign: async (sk, msg) => out(nc.sign(null, msg, await priv(sk))),
+      async verify(pk, msg, sig) {
+        let key: nc.KeyObject;
+        try {
+          key = await pubKeys.get(pk, async (b) => publicKeyObject(name, b));
+        } catch {
+          return false;
+        }
+        return nc.verify(null, msg, key, sig);
+      },
+      publicKeyFromPrivate: async (sk) => rawOkpPublic(nc.createPublicKey(await priv(sk)), params.publicKeyLength),
+    };
+  }
+  const curve = params.curve!;
+  const digest = NODE_HASH[params.hash!];
+  const priv = (sk: Uint8Array) => privKeys.get(sk, async (b) => privateKeyObject(curve, b));
+  return {
+    name,
+    publicKeyLength: params.publicKeyLength,
+    privateKeyLength: n,
+    async generateKeyPair() {
+      const e = nc.createECDH(NODE_CURVE[curve]);
+      const publicKey = out(e.generateKeys());
+      const raw = e.getPrivateKey();
+      const privateKey = new Uint8Array(n);
+      privateKey.set(raw, n - raw.length);
+      raw.fill(0);
+      return { privateKey, publicKey };
+    },
+    // RFC 9420 §5.1.2: DER-encoded ECDSA signature over the suite hash of the message.
+    sign: async (sk, msg) => out(nc.sign(digest, msg, { key: await priv(sk), dsaEncoding: 'der' })),
+    async verify(pk, msg, sig) {
+      let key: nc.KeyObject;
+      try {
+        key = await pubKeys.get(pk, async (b) => publicKeyObject(curve, b));
+      } catch {
+        return false;
+      }
+      return nc.verify(digest, msg, { key, dsaEncoding: 'der' }, sig);
+    },
+    async publicKeyFromPrivate(sk) {
+      const e = nc.createECDH(NODE_CURVE[curve]);
+      try {
+        e.setPrivateKey(sk);
+      } catch (cause) {
+        throw new CryptoError('invalid-private-key', `${name} private key rejected`, { cause });
+      }
+      return out(e.getPublicKey());
+    },
+  };
+}
+
+export function nodePrimitives(id: SuiteId): SuitePrimitives {
+  const p = SUITE_PARAMS[id];
+  const alg = NODE_HASH[p.hash];
+  return {
+    backend: 'node',
+    hash: nodeHash(p.hash),
+    hmac: async (key, data) => hmacSync(alg, key, data),
+    kdf: nodeKdf(p.hash),
+    aead: nodeAead(p.aead),
+    dh: nodeDh(p.dh),
+    signature: nodeSignature(p.signature),
+  };
+}
+
+const cache = new Map<SuiteId, CipherSuite>();
+
+/** The node:crypto provider: pass it to getCipherSuite(id, nodeCryptoProvider) or setDefaultCryptoBackend. */
+export const nodeCryptoProvider: CryptoProvider = Object.freeze({
   name: 'node',
   getCipherSuite(id: SuiteId): CipherSuite {
-    throw new CryptoError('unsupported-algorithm', `node backend not implemented yet (suite ${id})`);
+    if (!isSuiteId(id)) throw new CryptoError('unsupported-suite', `cipher suite ${String(id)} is not one of RFC 9420 §17.1 suites 1..7`);
+    let s = cache.get(id);
+    if (s === undefined) {
+      s = buildCipherSuite(id, nodePrimitives(id));
+      cache.set(id, s);
+    }
+    return s;
   },
-};
+});
