@@ -1,0 +1,208 @@
+// The Delivery Service's sequencing with hand-made MLS framing (no MLS library): one commit per
+// epoch, stale-epoch answers, fan-out order, leaf tracking, server Remove proposals, rollback.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeliveryService } from '../../server/delivery/delivery-service.js';
+import { FramingError, readMlsHeader } from '../../server/delivery/framing.js';
+import { RequestError } from '../../server/errors.js';
+import { toBase64 as b64 } from '../../shared/bytes/index.js';
+import { fakeGroupInfo, fakePublicMessage } from '../integration/helpers.js';
+
+const G = new Uint8Array([0xaa, 0xbb, 0xcc]);
+const OTHER = new Uint8Array([1]);
+
+function setup() {
+  const sent: Array<{ to: string; type: string; body: Record<string, unknown> }> = [];
+  const evicted: string[] = [];
+  const removals: Array<[bigint, number]> = [];
+  const ds = new DeliveryService(
+    {
+      notify: (to, type, body) => sent.push({ to, type, body: body as unknown as Record<string, unknown> }),
+      makeRemoveProposal: async (groupId, epoch, leaf) => {
+        removals.push([epoch, leaf]);
+        return fakePublicMessage(groupId, epoch, { type: 'external', index: 0 }, 2);
+      },
+      evict: (id) => evicted.push(id),
+      log: () => {},
+    },
+    { logSize: 16, removeRetries: 3 },
+  );
+  return { ds, sent, evicted, removals };
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof RequestError) return e.code;
+    throw e;
+  }
+  return 'ok';
+}
+
+const extCommit = (epoch: bigint) => b64(fakePublicMessage(G, epoch, { type: 'new_member_commit' }, 3));
+const memberCommit = (epoch: bigint, leaf: number) => b64(fakePublicMessage(G, epoch, { type: 'member', leaf }, 3));
+const gi = (epoch: bigint) => b64(fakeGroupInfo(G, epoch));
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+test('framing reader: public/private/group_info headers; malformed input is a FramingError', () => {
+  const h = readMlsHeader(fakePublicMessage(G, 5n, { type: 'member', leaf: 2 }, 3));
+  assert.deepEqual(h, { wireFormat: 'public', groupId: G, epoch: 5n, sender: { type: 'member', leafIndex: 2 }, contentType: 'commit' });
+  const g = readMlsHeader(fakeGroupInfo(G, 9n));
+  assert.equal(g.wireFormat, 'group_info');
+  assert.equal(g.wireFormat === 'group_info' && g.epoch, 9n);
+  for (const bad of [new Uint8Array(0), new Uint8Array([0, 1]), new Uint8Array([0, 2, 0, 1]), new Uint8Array([0, 1, 0, 9]), new Uint8Array([0, 1, 0, 1, 0xc0])]) {
+    assert.throws(() => readMlsHeader(bad), FramingError);
+  }
+  const badSender = fakePublicMessage(G, 1n, { type: 'member', leaf: 0 }, 3);
+  badSender[2 + 2 + 1 + 3 + 8] = 9; // sender_type
+  assert.throws(() => readMlsHeader(badSender), /sender_type 9/);
+});
+
+test('first commit per epoch wins; others get stale-epoch; fan-out in one order to every other member', () => {
+  const { ds, sent } = setup();
+  for (const id of ['a', 'b', 'c']) ds.addConnection(id);
+  assert.equal(code(() => ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 })), 'no-group');
+  assert.deepEqual(ds.createGroup('a', gi(0n), 0), { epoch: '0' });
+  assert.equal(code(() => ds.createGroup('b', gi(0n), 0)), 'group-exists');
+  // b and c race to join at epoch 0: b wins.
+  assert.deepEqual(ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 }), { epoch: '1', seq: 1 });
+  let err: RequestError | undefined;
+  try {
+    ds.commit('c', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  } catch (e) {
+    err = e as RequestError;
+  }
+  assert.equal(err?.code, 'stale-epoch');
+  assert.equal(err?.extra.epoch, '1');
+  assert.equal(err?.extra.groupInfo, gi(1n), 'the loser gets the new GroupInfo to retry with');
+  assert.deepEqual(ds.commit('c', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 }), { epoch: '2', seq: 2 });
+  // a saw both commits in order, b saw c's commit, c saw none (it joined last).
+  const hs = (to: string) => sent.filter((s) => s.to === to && s.type === 'handshake').map((s) => s.body.seq);
+  assert.deepEqual(hs('a'), [1, 2]);
+  assert.deepEqual(hs('b'), [2]);
+  assert.deepEqual(hs('c'), []);
+  assert.deepEqual(ds.members().sort(), [['a', 0], ['b', 1], ['c', 2]]);
+});
+
+test('commits are checked against the public header: group, sender, leaf claims, GroupInfo epoch', () => {
+  const { ds } = setup();
+  for (const id of ['a', 'b', 'x']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  const c = (id: string, commit: string, leafIndex: number, giText = gi(2n)) => code(() => ds.commit(id, { commit, groupInfo: giText, leafIndex }));
+  assert.equal(c('nobody', memberCommit(1n, 0), 0), 'not-joined');
+  assert.equal(c('x', memberCommit(1n, 0), 0), 'not-member', 'a member commit from a non-member');
+  assert.equal(c('b', memberCommit(1n, 0), 1), 'conflict', 'a member cannot commit as another leaf');
+  assert.equal(c('b', memberCommit(1n, 1), 0), 'conflict', 'the leaf claim must be the sender leaf');
+  assert.equal(c('x', extCommit(1n), 0), 'conflict', 'an external joiner cannot claim a live leaf');
+  assert.equal(c('a', extCommit(1n), 0), 'forbidden', 'a member cannot send an external commit');
+  assert.equal(c('b', b64(fakePublicMessage(OTHER, 1n, { type: 'member', leaf: 1 }, 3)), 1), 'wrong-group');
+  assert.equal(c('b', memberCommit(0n, 1), 1), 'stale-epoch', 'past epoch');
+  assert.equal(c('b', memberCommit(7n, 1), 1), 'stale-epoch', 'future epoch');
+  assert.equal(c('b', memberCommit(1n, 1), 1, gi(5n)), 'bad-message', 'GroupInfo for the wrong epoch');
+  assert.equal(c('b', b64(fakePublicMessage(G, 1n, { type: 'member', leaf: 1 }, 2)), 1), 'bad-message', 'a proposal sent as commit');
+  assert.equal(c('b', b64(fakePublicMessage(G, 1n, { type: 'external', index: 0 }, 3)), 1), 'forbidden');
+  assert.equal(c('b', 'AAAA', 1), 'bad-message');
+  assert.equal(code(() => ds.commit('b', { commit: memberCommit(1n, 1), groupInfo: gi(2n), leafIndex: 1, removed: [1] })), 'conflict');
+  assert.equal(ds.epoch, 1n, 'nothing above moved the epoch');
+});
+
+test('proposals: members only, never as the external sender (a forged server Remove is refused)', () => {
+  const { ds, sent } = setup();
+  for (const id of ['a', 'b', 'x']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  const p = (id: string, bytes: Uint8Array) => code(() => ds.proposal(id, b64(bytes)));
+  assert.equal(p('b', fakePublicMessage(G, 1n, { type: 'external', index: 0 }, 2)), 'forbidden');
+  assert.equal(p('x', fakePublicMessage(G, 1n, { type: 'member', leaf: 0 }, 2)), 'not-member');
+  assert.equal(p('b', fakePublicMessage(G, 1n, { type: 'member', leaf: 0 }, 2)), 'conflict');
+  assert.equal(p('b', fakePublicMessage(G, 0n, { type: 'member', leaf: 1 }, 2)), 'stale-epoch');
+  assert.equal(p('b', fakePublicMessage(G, 1n, { type: 'new_member_proposal' }, 2)), 'forbidden');
+  assert.equal(p('b', fakePublicMessage(G, 1n, { type: 'member', leaf: 1 }, 2)), 'ok');
+  assert.deepEqual(sent.filter((s) => s.type === 'handshake' && s.body.kind === 'proposal').map((s) => s.to), ['a']);
+});
+
+test('a departed member: the server proposes its Remove, re-proposes after a commit that did not include it, stops once removed', async () => {
+  const { ds, sent, removals } = setup();
+  for (const id of ['a', 'b', 'c', 'd']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  ds.commit('c', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
+  ds.removeConnection('b');
+  await tick();
+  assert.deepEqual(removals, [[2n, 1]]);
+  const serverProps = () => sent.filter((s) => s.type === 'handshake' && s.body.from === 'server');
+  assert.deepEqual(serverProps().map((s) => s.to).sort(), ['a', 'c']);
+  // d joins before anyone commits the Remove: the proposal is re-issued for the new epoch.
+  ds.commit('d', { commit: extCommit(2n), groupInfo: gi(3n), leafIndex: 3 });
+  await tick();
+  assert.deepEqual(removals, [[2n, 1], [3n, 1]]);
+  assert.deepEqual(serverProps().slice(2).map((s) => s.to).sort(), ['a', 'c', 'd']);
+  // The designated committer (a, leaf 0) commits it.
+  ds.commit('a', { commit: memberCommit(3n, 0), groupInfo: gi(4n), leafIndex: 0, removed: [1] });
+  await tick();
+  assert.equal(removals.length, 2, 'no further proposals');
+  assert.deepEqual(ds.pendingRemovals, []);
+  assert.equal(ds.epoch, 4n);
+});
+
+test('rollback: members reject an accepted commit; the DS restores the epoch, evicts the committer, proposes its removal', async () => {
+  const { ds, sent, evicted, removals } = setup();
+  for (const id of ['a', 'b', 'c']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  ds.commit('c', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
+  const bad = ds.commit('b', { commit: memberCommit(2n, 1), groupInfo: gi(3n), leafIndex: 1 });
+  assert.equal(ds.epoch, 3n);
+  assert.equal(code(() => ds.rejectCommit('b', bad.seq, 'x')), 'forbidden', 'the committer cannot vote');
+  assert.equal(code(() => ds.rejectCommit('a', 1, 'x')), 'not-found', 'only the newest commit');
+  assert.deepEqual(ds.rejectCommit('a', bad.seq, 'invalid-signature'), { rolledBack: false }, '1 of 2 is no majority');
+  assert.deepEqual(ds.rejectCommit('c', bad.seq, 'invalid-signature'), { rolledBack: true });
+  assert.equal(ds.epoch, 2n);
+  assert.equal(ds.groupInfo, gi(2n));
+  assert.deepEqual(evicted, ['b']);
+  const rb = sent.filter((s) => s.type === 'rollback');
+  assert.deepEqual(rb.map((s) => s.to).sort(), ['a', 'b', 'c']);
+  assert.equal(rb[0]!.body.epoch, '2');
+  await tick();
+  assert.deepEqual(removals, [[2n, 1]], "the evicted member's leaf is proposed for removal at the restored epoch");
+  // The room moves on: a commits the removal at epoch 2.
+  assert.deepEqual(ds.commit('a', { commit: memberCommit(2n, 0), groupInfo: gi(3n), leafIndex: 0, removed: [1] }).epoch, '3');
+});
+
+test('a rolled-back external joiner is evicted without a Remove (it never was in the old epoch)', async () => {
+  const { ds, evicted, removals } = setup();
+  for (const id of ['a', 'j']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  const r = ds.commit('j', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  assert.deepEqual(ds.rejectCommit('a', r.seq, 'bad'), { rolledBack: true });
+  assert.equal(ds.epoch, 0n);
+  assert.deepEqual(evicted, ['j']);
+  await tick();
+  assert.deepEqual(removals, []);
+});
+
+test('resume: replay covers the log after lastSeq; a truncated log or rolled-back seq refuses', () => {
+  const { ds } = setup();
+  for (const id of ['a', 'b']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  let epoch = 0n;
+  ds.commit('b', { commit: extCommit(epoch), groupInfo: gi(++epoch), leafIndex: 1 });
+  for (let i = 0; i < 20; i++) ds.commit('a', { commit: memberCommit(epoch, 0), groupInfo: gi(++epoch), leafIndex: 0 });
+  assert.equal(ds.lastSeq, 21);
+  assert.deepEqual(ds.replayAfter(19)!.map((e) => e.seq), [20, 21]);
+  assert.deepEqual(ds.replayAfter(21), []);
+  assert.equal(ds.replayAfter(2), undefined, 'log of 16 no longer covers seq 3');
+  assert.equal(ds.replayAfter(99), undefined);
+});
+
+test('the group ends with its last member', () => {
+  const { ds } = setup();
+  ds.addConnection('a');
+  ds.createGroup('a', gi(0n), 0);
+  ds.removeConnection('a');
+  assert.equal(ds.epoch, null);
+  ds.addConnection('b');
+  assert.deepEqual(ds.createGroup('b', gi(0n), 0), { epoch: '0' });
+});
