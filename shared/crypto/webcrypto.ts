@@ -138,9 +138,17 @@ function fromBase64Url(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+const fallbacks = new Set<string>();
+
+/** Algorithms (operation names) that switched to noble because this runtime's WebCrypto lacks them. */
+export function webcryptoFallbacks(): string[] {
+  return [...fallbacks].sort();
+}
+
 /** Runs `web`; if the runtime lacks the algorithm, switches to `fallback` for this and all later calls. */
 class Probe {
   private state: 'unknown' | 'web' | 'fallback' = 'unknown';
+  constructor(private readonly what: string) {}
   async run<T>(web: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
     if (this.state === 'fallback') return fallback();
     if (this.state === 'web') return web();
@@ -151,6 +159,7 @@ class Probe {
     } catch (err) {
       if (err instanceof Error && (err.name === 'NotSupportedError' || err.name === 'TypeError' && /algorithm|curve/i.test(err.message))) {
         this.state = 'fallback';
+        fallbacks.add(this.what);
         return fallback();
       }
       throw err;
@@ -222,7 +231,7 @@ function webDh(name: DhName): DhGroup {
   const algorithm: AlgorithmIdentifier | EcKeyImportParams = name === 'X25519' ? { name: 'X25519' } : { name: 'ECDH', namedCurve: name };
   const privKeys = new PrivateKeyCache<CryptoKey>();
   const pubKeys = new PublicKeyCache<CryptoKey>();
-  const probe = new Probe();
+  const probe = new Probe(`${name} DH`);
   const importPriv = (sk: Uint8Array) => privKeys.get(sk, (b) => importPrivate(name, algorithm, ['deriveBits'], b));
   const importPub = (pk: Uint8Array) => pubKeys.get(pk, async (b) => {
     try {
@@ -294,7 +303,7 @@ function webSignature(name: SignatureName): SignatureScheme {
   const n = params.privateKeyLength;
   const privKeys = new PrivateKeyCache<CryptoKey>();
   const pubKeys = new PublicKeyCache<CryptoKey>();
-  const probe = new Probe();
+  const probe = new Probe(`${name} signature`);
 
   return {
     name,
