@@ -65,6 +65,8 @@ export interface StreamStats {
   lastEpoch: string;
   /** Bytes of clear prefix on the last frame (codec header the SFU may read). */
   lastClearBytes: number;
+  /** Dropped received frames by key-bridge reason (expired-epoch, unknown-epoch-timeout, auth-failed, ...). */
+  dropReasons: Record<string, number>;
 }
 
 export type FromWorker =

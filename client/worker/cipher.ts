@@ -11,7 +11,7 @@ export type UnprotectFailure =
 
 export type UnprotectResult =
   | { ok: true; plaintext: Uint8Array; kid: bigint; epoch: bigint; held: boolean }
-  | { ok: false; reason: UnprotectFailure; kid: bigint | null; held: boolean };
+  | { ok: false; reason: UnprotectFailure; kid: bigint | null; held: boolean; detail: string };
 
 export type ProtectResult = { data: Uint8Array; kid: bigint; epoch: bigint };
 

@@ -1,25 +1,74 @@
-// FrameCipher backed by shared/keybridge. Placeholder until shared/keybridge lands: it has no keys, so
-// every outgoing frame is dropped (fail closed) and every incoming frame is refused.
+// FrameCipher backed by shared/keybridge (RFC 9605 §5.2 MLS -> SFrame keys, grace period, held frames,
+// replay window). The bridge lives in this worker only: keys never return to the page.
 
-import type { FrameCipher } from './cipher.js';
+import { KeyBridge } from '../../shared/keybridge/index.js';
+import { isSFrameError } from '../../shared/sframe/errors.js';
+import type { FrameCipher, UnprotectResult } from './cipher.js';
+
+/** How long an older epoch keeps decrypting after a newer one is in use (rotation without loss). */
+export const GRACE_MS = 3000;
+/** How long a frame of a not-yet-installed epoch waits for its key (commit still on its way). */
+export const HOLD_MS = 1500;
+export const HOLD_MAX_FRAMES = 512;
+/** KID epoch bits E (RFC 9605 §5.2): 2^E epochs are held at most. */
+export const EPOCH_BITS = 4;
 
 export function createFrameCipher(): FrameCipher {
-  let epoch: bigint | null = null;
+  const bridge = new KeyBridge({ epochBits: EPOCH_BITS, graceMs: GRACE_MS, holdMs: HOLD_MS, holdMaxFrames: HOLD_MAX_FRAMES });
+  const mask = (1n << BigInt(EPOCH_BITS)) - 1n;
+  let liveSlots = new Set<bigint>();
+  let liveCheckedAt = 0;
+
+  const refreshLive = (): void => {
+    liveSlots = new Set(bridge.stats().epochs.map((e) => e & mask));
+    liveCheckedAt = Date.now();
+  };
+
   return {
-    currentEpoch: () => epoch,
-    async installEpoch(e, baseKey) {
-      baseKey.fill(0);
-      epoch = e;
+    currentEpoch: () => bridge.currentEpoch ?? null,
+    async installEpoch(epoch, baseKey, treeSize, ownLeafIndex) {
+      try {
+        bridge.installEpoch(epoch, baseKey, treeSize, ownLeafIndex);
+      } finally {
+        baseKey.fill(0);
+      }
+      refreshLive();
     },
-    async protect() {
-      return null;
+    async protect(streamContext, plaintext, metadata) {
+      const epoch = bridge.currentEpoch;
+      if (epoch === undefined) return null;
+      try {
+        const data = await bridge.encrypt(streamContext, plaintext, metadata);
+        return { data, kid: bridge.ownKid(streamContext), epoch };
+      } catch (e) {
+        if (isSFrameError(e, 'no-epoch')) return null;
+        throw e;
+      }
     },
-    async unprotect() {
-      return { ok: false, reason: 'no-key', kid: null, held: false };
+    async unprotect(data, metadata): Promise<UnprotectResult> {
+      const r = await bridge.decrypt(data, metadata);
+      if (r.ok) return { ok: true, plaintext: r.frame, kid: r.kid, epoch: r.epoch, held: r.held };
+      const detail = r.reason;
+      switch (r.reason) {
+        case 'replay':
+          return { ok: false, reason: 'replay', kid: null, held: false, detail };
+        case 'auth-failed':
+        case 'malformed':
+          return { ok: false, reason: 'auth', kid: null, held: false, detail };
+        case 'unknown-epoch-timeout':
+        case 'hold-overflow':
+          return { ok: false, reason: 'no-key', kid: null, held: true, detail };
+        default:
+          return { ok: false, reason: 'no-key', kid: null, held: false, detail };
+      }
     },
-    isLiveKid: () => false,
+    isLiveKid(kid) {
+      if (Date.now() - liveCheckedAt > 250) refreshLive();
+      return liveSlots.has(kid & mask);
+    },
     close() {
-      epoch = null;
+      bridge.close();
+      liveSlots.clear();
     },
   };
 }

@@ -64,6 +64,7 @@ function newStream(options: TransformOptions, api: StreamStats['api'], transform
     lastKid: '',
     lastEpoch: '',
     lastClearBytes: 0,
+    dropReasons: {},
   };
   const st: StreamState = { stats, transformer, lastOkAt: 0, lastWaitAt: 0, lastFailAt: 0, closed: false };
   const previous = streams.get(options.id);
@@ -151,6 +152,7 @@ async function recvFrame(st: StreamState, frame: EncodedFrame, out: TransformStr
   if (result.held) st.stats.held++;
   if (!result.ok) {
     st.stats.dropped++;
+    st.stats.dropReasons[result.detail] = (st.stats.dropReasons[result.detail] ?? 0) + 1;
     if (result.reason === 'auth') {
       st.stats.decryptFailures++;
       st.lastFailAt = Date.now();
@@ -260,7 +262,7 @@ function postStats(): void {
   const list: StreamStats[] = [];
   for (const st of streams.values()) {
     st.stats.status = statusOf(st, now);
-    list.push({ ...st.stats });
+    list.push({ ...st.stats, dropReasons: { ...st.stats.dropReasons } });
   }
   const epoch = cipher.currentEpoch();
   post({ type: 'stats', epoch: epoch === null ? '' : epoch.toString(), streams: list });
