@@ -38,12 +38,12 @@ export async function expandWithLabel(suite: CipherSuite, secret: Uint8Array, la
 }
 
 /** DeriveSecret(Secret, Label) = ExpandWithLabel(Secret, Label, "", KDF.Nh) (RFC 9420 §8). */
-export function deriveSecret(suite: CipherSuite, secret: Uint8Array, label: string): Promise<Uint8Array> {
+export async function deriveSecret(suite: CipherSuite, secret: Uint8Array, label: string): Promise<Uint8Array> {
   return expandWithLabel(suite, secret, label, new Uint8Array(0), suite.kdf.Nh);
 }
 
 /** DeriveTreeSecret(Secret, Label, Generation, Length) = ExpandWithLabel(Secret, Label, uint32 Generation, Length) (RFC 9420 §9). */
-export function deriveTreeSecret(suite: CipherSuite, secret: Uint8Array, label: string, generation: number, length: number): Promise<Uint8Array> {
+export async function deriveTreeSecret(suite: CipherSuite, secret: Uint8Array, label: string, generation: number, length: number): Promise<Uint8Array> {
   assertInt(generation, 'generation', 0, 0xffffffff);
   return expandWithLabel(suite, secret, label, new Writer(4).u32(generation).finish(), length);
 }
@@ -60,12 +60,12 @@ export async function refHash(suite: CipherSuite, label: string, value: Uint8Arr
 }
 
 /** MakeKeyPackageRef(value) = RefHash("MLS 1.0 KeyPackage Reference", value); value = encoded KeyPackage. */
-export function makeKeyPackageRef(suite: CipherSuite, keyPackage: Uint8Array): Promise<Uint8Array> {
+export async function makeKeyPackageRef(suite: CipherSuite, keyPackage: Uint8Array): Promise<Uint8Array> {
   return refHash(suite, 'MLS 1.0 KeyPackage Reference', keyPackage);
 }
 
 /** MakeProposalRef(value) = RefHash("MLS 1.0 Proposal Reference", value); value = encoded AuthenticatedContent. */
-export function makeProposalRef(suite: CipherSuite, authenticatedContent: Uint8Array): Promise<Uint8Array> {
+export async function makeProposalRef(suite: CipherSuite, authenticatedContent: Uint8Array): Promise<Uint8Array> {
   return refHash(suite, 'MLS 1.0 Proposal Reference', authenticatedContent);
 }
 
@@ -76,14 +76,14 @@ function signContent(label: string, content: Uint8Array): Uint8Array {
 }
 
 /** SignWithLabel(SignatureKey, Label, Content) = Signature.Sign(SignatureKey, SignContent). */
-export function signWithLabel(suite: CipherSuite, privateKey: Uint8Array, label: string, content: Uint8Array): Promise<Uint8Array> {
+export async function signWithLabel(suite: CipherSuite, privateKey: Uint8Array, label: string, content: Uint8Array): Promise<Uint8Array> {
   checkLabel(label);
   assertBytes(content, 'content');
   return suite.signature.sign(privateKey, signContent(label, content));
 }
 
 /** VerifyWithLabel(VerificationKey, Label, Content, SignatureValue); false (never throws) for a bad signature. */
-export function verifyWithLabel(suite: CipherSuite, publicKey: Uint8Array, label: string, content: Uint8Array, signature: Uint8Array): Promise<boolean> {
+export async function verifyWithLabel(suite: CipherSuite, publicKey: Uint8Array, label: string, content: Uint8Array, signature: Uint8Array): Promise<boolean> {
   checkLabel(label);
   assertBytes(content, 'content');
   return suite.signature.verify(publicKey, signContent(label, content), signature);
@@ -98,14 +98,14 @@ function encryptContext(label: string, context: Uint8Array): Uint8Array {
 const EMPTY = new Uint8Array(0);
 
 /** EncryptWithLabel(PublicKey, Label, Context, Plaintext) = SealBase(PublicKey, EncryptContext, "", Plaintext). */
-export function encryptWithLabel(suite: CipherSuite, publicKey: Uint8Array, label: string, context: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }> {
+export async function encryptWithLabel(suite: CipherSuite, publicKey: Uint8Array, label: string, context: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }> {
   checkLabel(label);
   assertBytes(context, 'context');
   return suite.hpke.seal(publicKey, encryptContext(label, context), EMPTY, plaintext);
 }
 
 /** DecryptWithLabel(PrivateKey, Label, Context, KEMOutput, Ciphertext) = OpenBase(KEMOutput, PrivateKey, EncryptContext, "", Ciphertext). */
-export function decryptWithLabel(suite: CipherSuite, privateKey: Uint8Array, label: string, context: Uint8Array, kemOutput: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+export async function decryptWithLabel(suite: CipherSuite, privateKey: Uint8Array, label: string, context: Uint8Array, kemOutput: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
   checkLabel(label);
   assertBytes(context, 'context');
   return suite.hpke.open(privateKey, kemOutput, encryptContext(label, context), EMPTY, ciphertext);
