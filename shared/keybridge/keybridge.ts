@@ -139,6 +139,8 @@ interface EpochState {
   expiresAt: number | undefined;
   expiryTimer: unknown;
   readonly send: Map<bigint, Promise<SFrameSendKey>>;
+  /** Fast path: send keys already derived, by the caller's stream context value. */
+  readonly sendReady: Map<number | bigint, SFrameSendKey>;
   readonly receive: Map<bigint, Promise<SFrameReceiveKey>>;
   removed: boolean;
   /** Set while frames held for this epoch are being decrypted; later frames queue behind it (order). */
@@ -194,6 +196,8 @@ export class KeyBridge {
   /** Fingerprints of epochs this bridge has encrypted under (guards re-installation without a store). */
   readonly #encryptedUnder = new Set<string>();
   #closed = false;
+  /** Earliest expiresAt among non-current epochs (undefined: none), so the per-frame purge check is O(1). */
+  #nextExpiry: number | undefined;
 
   #encrypted = 0;
   #decrypted = 0;
@@ -287,6 +291,7 @@ export class KeyBridge {
       expiresAt: undefined,
       expiryTimer: undefined,
       send: new Map(),
+      sendReady: new Map(),
       receive: new Map(),
       removed: false,
       drain: undefined,
@@ -316,8 +321,12 @@ export class KeyBridge {
     const ep = this.#current;
     if (ep === undefined) throw new SFrameError('no-epoch', 'no epoch installed: nothing is ever sent unencrypted');
     if (ep.encryptRefusal !== undefined) throw new SFrameError('counter-not-persisted', ep.encryptRefusal);
-    const kid = composeKid(this.#contextOf(streamContext, ep), ep.ownLeafIndex, ep.epoch, ep.S, this.epochBits);
-    const key = await this.#sendKey(ep, kid);
+    let key = ep.sendReady.get(streamContext);
+    if (key === undefined) {
+      const kid = composeKid(this.#contextOf(streamContext, ep), ep.ownLeafIndex, ep.epoch, ep.S, this.epochBits);
+      key = await this.#sendKey(ep, kid);
+      if (!ep.removed) ep.sendReady.set(streamContext, key);
+    }
     const out = await key.protect(frame, metadata);
     this.#encrypted++;
     return out;
@@ -554,14 +563,21 @@ export class KeyBridge {
   #scheduleExpiry(ep: EpochState): void {
     if (ep.expiresAt !== undefined) return;
     ep.expiresAt = this.#clock.now() + this.graceMs;
+    if (this.#nextExpiry === undefined || ep.expiresAt < this.#nextExpiry) this.#nextExpiry = ep.expiresAt;
     ep.expiryTimer = this.#clock.setTimer(() => this.#purgeExpired(), this.graceMs);
   }
 
   #purgeExpired(): void {
+    if (this.#nextExpiry === undefined) return;
     const now = this.#clock.now();
+    if (now < this.#nextExpiry) return;
+    let next: number | undefined;
     for (const ep of [...this.#bySlot.values()]) {
-      if (ep !== this.#current && ep.expiresAt !== undefined && ep.expiresAt <= now) this.#removeEpoch(ep);
+      if (ep === this.#current || ep.expiresAt === undefined) continue;
+      if (ep.expiresAt <= now) this.#removeEpoch(ep);
+      else if (next === undefined || ep.expiresAt < next) next = ep.expiresAt;
     }
+    this.#nextExpiry = next;
   }
 
   /** Removes an epoch and wipes its base key and every derived key. */
@@ -574,6 +590,7 @@ export class KeyBridge {
     for (const p of ep.send.values()) p.then((k) => k.destroy(), () => {});
     for (const p of ep.receive.values()) p.then((k) => k.destroy(), () => {});
     ep.send.clear();
+    ep.sendReady.clear();
     ep.receive.clear();
     if (this.#current === ep) {
       let best: EpochState | undefined;
