@@ -109,6 +109,7 @@ const extraHandlers: Record<string, CaseHandler> = {};
 /** Files this suite owns: the handlers above plus every passive-client-*.json. */
 function handlerFor(file: string): CaseHandler | undefined {
   if (HANDLERS[file]) return HANDLERS[file];
+  if (extraHandlers[file]) return extraHandlers[file];
   if (/^passive-client-.*\.json$/.test(file)) return extraHandlers['passive-client'];
   return undefined;
 }
@@ -156,6 +157,108 @@ export async function run(log: (line: string) => void, only?: string[]): Promise
   return results;
 }
 
+// ---- Step 2: key schedule, PSKs, secret tree, transcript hashes, message protection, trees ----
+import { getCipherSuite, type CipherSuite, type SuiteId } from '../../shared/crypto/index.js';
+import * as ks from '../../shared/mls/keySchedule.js';
+import { encodeGroupContext, type GroupContext } from '../../shared/mls/wire/groupContext.js';
+import { PSKType } from '../../shared/mls/wire/preSharedKeyId.js';
+import { createSecretTree, consumeKey } from '../../shared/mls/secretTree.js';
+import { senderDataKeyNonce } from '../../shared/mls/framing.js';
+import { confirmedTranscriptHash, interimTranscriptHash } from '../../shared/mls/transcript.js';
+import { readAuthenticatedContent } from '../../shared/mls/wire/framedContent.js';
+
+const h = fromHex;
+function suiteOf(c: any): CipherSuite {
+  return getCipherSuite(c.cipher_suite as SuiteId);
+}
+function cmp(out: string[], what: string, got: Uint8Array, want: string): void {
+  if (toHex(got) !== want.toLowerCase()) out.push(`${what} differs`);
+}
+
+extraHandlers['key-schedule.json'] = async (c) => {
+  const suite = suiteOf(c);
+  const out: string[] = [];
+  let init = h(c.initial_init_secret);
+  for (let e = 0; e < c.epochs.length; e++) {
+    const ep = c.epochs[e];
+    const gc: GroupContext = {
+      version: 1,
+      cipherSuite: c.cipher_suite,
+      groupId: h(c.group_id),
+      epoch: BigInt(e),
+      treeHash: h(ep.tree_hash),
+      confirmedTranscriptHash: h(ep.confirmed_transcript_hash),
+      extensions: [],
+    };
+    const gcBytes = encodeGroupContext(gc);
+    cmp(out, `epoch ${e} group_context`, gcBytes, ep.group_context);
+    const joiner = await ks.deriveJoinerSecret(suite, init, h(ep.commit_secret), gcBytes);
+    cmp(out, `epoch ${e} joiner_secret`, joiner, ep.joiner_secret);
+    const { welcomeSecret, secrets } = await ks.deriveEpoch(suite, joiner, h(ep.psk_secret), gcBytes);
+    cmp(out, `epoch ${e} welcome_secret`, welcomeSecret, ep.welcome_secret);
+    cmp(out, `epoch ${e} init_secret`, secrets.initSecret, ep.init_secret);
+    cmp(out, `epoch ${e} sender_data_secret`, secrets.senderDataSecret, ep.sender_data_secret);
+    cmp(out, `epoch ${e} encryption_secret`, secrets.encryptionSecret, ep.encryption_secret);
+    cmp(out, `epoch ${e} exporter_secret`, secrets.exporterSecret, ep.exporter_secret);
+    cmp(out, `epoch ${e} epoch_authenticator`, secrets.epochAuthenticator, ep.epoch_authenticator);
+    cmp(out, `epoch ${e} external_secret`, secrets.externalSecret, ep.external_secret);
+    cmp(out, `epoch ${e} confirmation_key`, secrets.confirmationKey, ep.confirmation_key);
+    cmp(out, `epoch ${e} membership_key`, secrets.membershipKey, ep.membership_key);
+    cmp(out, `epoch ${e} resumption_psk`, secrets.resumptionPsk, ep.resumption_psk);
+    const kp = await ks.externalKeyPair(suite, secrets.externalSecret);
+    cmp(out, `epoch ${e} external_pub`, kp.publicKey, ep.external_pub);
+    const exp = await ks.mlsExporter(suite, secrets.exporterSecret, ep.exporter.label, h(ep.exporter.context), ep.exporter.length);
+    cmp(out, `epoch ${e} exporter.secret`, exp, ep.exporter.secret);
+    init = secrets.initSecret;
+  }
+  return out;
+};
+
+extraHandlers['psk_secret.json'] = async (c) => {
+  const suite = suiteOf(c);
+  const psks = c.psks.map((p: any) => ({
+    id: { pskType: PSKType.external, pskId: h(p.psk_id), pskNonce: h(p.psk_nonce) } as const,
+    psk: h(p.psk),
+  }));
+  const out: string[] = [];
+  cmp(out, 'psk_secret', await ks.pskSecret(suite, psks), c.psk_secret);
+  return out;
+};
+
+extraHandlers['secret-tree.json'] = async (c) => {
+  const suite = suiteOf(c);
+  const out: string[] = [];
+  const sd = await senderDataKeyNonce(suite, h(c.sender_data.sender_data_secret), h(c.sender_data.ciphertext));
+  cmp(out, 'sender_data key', sd.key, c.sender_data.key);
+  cmp(out, 'sender_data nonce', sd.nonce, c.sender_data.nonce);
+  let st = createSecretTree(h(c.encryption_secret), c.leaves.length);
+  for (let i = 0; i < c.leaves.length; i++) {
+    for (const g of c.leaves[i]) {
+      const hs = await consumeKey(suite, st, i, 'handshake', g.generation);
+      st = hs.tree;
+      cmp(out, `leaf ${i} gen ${g.generation} handshake_key`, hs.keyNonce.key, g.handshake_key);
+      cmp(out, `leaf ${i} gen ${g.generation} handshake_nonce`, hs.keyNonce.nonce, g.handshake_nonce);
+      const ap = await consumeKey(suite, st, i, 'application', g.generation);
+      st = ap.tree;
+      cmp(out, `leaf ${i} gen ${g.generation} application_key`, ap.keyNonce.key, g.application_key);
+      cmp(out, `leaf ${i} gen ${g.generation} application_nonce`, ap.keyNonce.nonce, g.application_nonce);
+    }
+  }
+  return out;
+};
+
+extraHandlers['transcript-hashes.json'] = async (c) => {
+  const suite = suiteOf(c);
+  const out: string[] = [];
+  const ac = decode(h(c.authenticated_content), readAuthenticatedContent, 'AuthenticatedContent');
+  if (ac.content.contentType !== ContentType.commit) return ['authenticated_content is not a commit'];
+  const confirmed = await confirmedTranscriptHash(suite, h(c.interim_transcript_hash_before), ac.wireFormat, ac.content, ac.auth.signature);
+  cmp(out, 'confirmed_transcript_hash_after', confirmed, c.confirmed_transcript_hash_after);
+  const tag = await suite.hmac(h(c.confirmation_key), confirmed);
+  if (!equal(tag, ac.auth.confirmationTag!)) out.push('confirmation_tag does not verify');
+  cmp(out, 'interim_transcript_hash_after', await interimTranscriptHash(suite, confirmed, ac.auth.confirmationTag!), c.interim_transcript_hash_after);
+  return out;
+};
 // Direct use: `npx tsx test/vectors/mls.ts [file-substring ...]`
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const only = process.argv.slice(2);
@@ -167,3 +270,4 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
+

@@ -1,0 +1,173 @@
+// Proposal list validation (RFC 9420 §12.2) and application (§12.3): GroupContextExtensions first,
+// then Update, Remove, Add; PreSharedKey, ExternalInit and ReInit do not change the tree.
+import { equal, toHex } from '../bytes/index.js';
+import type { CipherSuite } from '../crypto/index.js';
+import { check, MlsError } from './errors.js';
+import { addLeaf, leafAt, nonBlankLeaves, removeLeaf, updateLeaf, type RatchetTree } from './ratchetTree.js';
+import { supportsExtension, validateKeyPackage, validateLeafNode } from './validate.js';
+import { SenderType, type Sender } from './wire/framedContent.js';
+import type { Extension } from './wire/extension.js';
+import { decodeExternalSenders } from './wire/externalSenders.js';
+import { ExtensionType } from './wire/extension.js';
+import type { GroupContext } from './wire/groupContext.js';
+import type { KeyPackage } from './wire/keyPackage.js';
+import { LeafNodeSource } from './wire/leafNode.js';
+import { decodeRequiredCapabilities } from './wire/requiredCapabilities.js';
+import type { PreSharedKeyID } from './wire/preSharedKeyId.js';
+import { writePreSharedKeyID } from './wire/preSharedKeyId.js';
+import { encode } from '../codec/index.js';
+import { ProposalType, type ExternalInit, type Proposal, type ReInit } from './wire/proposal.js';
+
+export interface ProposalWithSender {
+  proposal: Proposal;
+  sender: Sender;
+  ref?: Uint8Array; // set when included by reference
+}
+
+export interface Applied {
+  tree: RatchetTree;
+  extensions: Extension[];
+  added: { leaf: number; keyPackage: KeyPackage }[];
+  removed: number[];
+  updated: number[];
+  psks: PreSharedKeyID[];
+  externalInit?: ExternalInit;
+  reinit?: ReInit;
+  /** §12.4: a path is required unless every proposal is Add, PreSharedKey or ReInit (and there is one). */
+  pathRequired: boolean;
+}
+
+const PATH_NOT_REQUIRED: readonly number[] = [ProposalType.add, ProposalType.psk, ProposalType.reinit];
+
+/** Proposal types an external sender may send (§12.1.8). */
+export const EXTERNAL_SENDER_PROPOSALS: readonly number[] = [
+  ProposalType.add,
+  ProposalType.remove,
+  ProposalType.psk,
+  ProposalType.reinit,
+  ProposalType.group_context_extensions,
+];
+
+/**
+ * Validates `list` as the proposals of one commit from `committer` and applies them to the tree
+ * (§12.2, §12.3). `external` marks an external commit (§12.4.3.2).
+ */
+export async function validateAndApply(
+  suite: CipherSuite,
+  tree: RatchetTree,
+  gc: GroupContext,
+  list: readonly ProposalWithSender[],
+  committer: Sender,
+  external: boolean,
+  ignoreLifetime = false,
+): Promise<Applied> {
+  const committerLeaf = committer.senderType === SenderType.member ? committer.leafIndex : undefined;
+  const byType = (t: number) => list.filter((p) => p.proposal.proposalType === t);
+  // §12.2 list-level rules.
+  const gces = byType(ProposalType.group_context_extensions);
+  check(gces.length <= 1, 'multiple-gce', 'more than one GroupContextExtensions proposal (§12.2)');
+  const reinits = byType(ProposalType.reinit);
+  check(reinits.length === 0 || list.length === 1, 'reinit-not-alone', 'a ReInit proposal must be the only proposal (§12.2)');
+  const externalInits = byType(ProposalType.external_init);
+  if (external) {
+    check(externalInits.length === 1, 'external-init-count', 'an external commit needs exactly one ExternalInit (§12.4.3.2)');
+    for (const p of list) {
+      const t = p.proposal.proposalType;
+      check(t === ProposalType.external_init || t === ProposalType.remove || t === ProposalType.psk, 'external-commit-proposal', `proposal type ${t} not allowed in an external commit (§12.4.3.2)`);
+    }
+    check(byType(ProposalType.remove).length <= 1, 'external-commit-proposal', 'an external commit may remove at most one member (§12.4.3.2)');
+  } else {
+    check(externalInits.length === 0, 'external-init-in-member-commit', 'ExternalInit is only allowed in external commits (§12.2)');
+  }
+  const changed = new Set<number>();
+  const pskIds = new Set<string>();
+  for (const p of list) {
+    const prop = p.proposal;
+    if (prop.proposalType === ProposalType.update) {
+      check(p.sender.senderType === SenderType.member, 'update-sender', 'Update proposals come only from members (§12.1.2)');
+      const s = p.sender.leafIndex;
+      check(s !== committerLeaf, 'committer-update', 'a commit must not include the committer’s own Update (§12.2)');
+      check(!changed.has(s), 'duplicate-leaf-change', `leaf ${s} is updated or removed twice (§12.2)`);
+      changed.add(s);
+    } else if (prop.proposalType === ProposalType.remove) {
+      const r = prop.remove.removed;
+      check(leafAt(tree, r) !== undefined, 'remove-blank-leaf', `Remove of blank or missing leaf ${r} (§12.1.3)`);
+      check(r !== committerLeaf, 'commit-removes-committer', 'a commit must not remove the committer (§12.2)');
+      check(!changed.has(r), 'duplicate-leaf-change', `leaf ${r} is updated or removed twice (§12.2)`);
+      changed.add(r);
+    } else if (prop.proposalType === ProposalType.psk) {
+      const id = toHex(encode((w) => writePreSharedKeyID(w, prop.psk.psk)));
+      check(!pskIds.has(id), 'duplicate-psk', 'the same PreSharedKeyID appears twice (§12.2)');
+      pskIds.add(id);
+      check(prop.psk.psk.pskNonce.length === suite.kdf.Nh, 'psk-nonce-length', 'psk_nonce length must be KDF.Nh (§8.4)');
+    }
+  }
+  // Adds: distinct clients (by signature key) (§12.2).
+  const adds = byType(ProposalType.add);
+  for (let i = 0; i < adds.length; i++) {
+    for (let j = i + 1; j < adds.length; j++) {
+      const a = adds[i]!.proposal as Extract<Proposal, { proposalType: 1 }>;
+      const b = adds[j]!.proposal as Extract<Proposal, { proposalType: 1 }>;
+      check(!equal(a.add.keyPackage.leafNode.signatureKey, b.add.keyPackage.leafNode.signatureKey), 'duplicate-add', 'two Adds for the same client (§12.2)');
+    }
+  }
+
+  // §12.3 application order.
+  let t = tree;
+  let extensions = gc.extensions;
+  if (gces[0]) {
+    const g = gces[0].proposal as Extract<Proposal, { proposalType: 7 }>;
+    extensions = g.groupContextExtensions.extensions;
+    const seen = new Set<number>();
+    for (const e of extensions) {
+      check(!seen.has(e.extensionType), 'duplicate-extension', `GroupContextExtensions repeats extension ${e.extensionType} (§13.4)`);
+      seen.add(e.extensionType);
+    }
+    // Every member must support the new extensions and required capabilities (§12.1.7).
+    const rc = extensions.find((e) => e.extensionType === ExtensionType.required_capabilities);
+    const req = rc ? decodeRequiredCapabilities(rc.extensionData) : undefined;
+    const es = extensions.find((e) => e.extensionType === ExtensionType.external_senders);
+    if (es) decodeExternalSenders(es.extensionData);
+    for (const l of nonBlankLeaves(t)) {
+      const leaf = leafAt(t, l)!;
+      for (const e of extensions) check(supportsExtension(leaf, e.extensionType), 'gce-unsupported', `member ${l} does not support extension ${e.extensionType} (§12.1.7)`);
+      if (req) {
+        for (const x of req.extensionTypes) check(supportsExtension(leaf, x), 'gce-unsupported', `member ${l} lacks required extension ${x} (§12.1.7)`);
+        for (const x of req.proposalTypes) check(x <= 7 || leaf.capabilities.proposals.includes(x), 'gce-unsupported', `member ${l} lacks required proposal ${x}`);
+        for (const x of req.credentialTypes) check(leaf.capabilities.credentials.includes(x), 'gce-unsupported', `member ${l} lacks required credential ${x}`);
+      }
+    }
+  }
+  const newGc: GroupContext = { ...gc, extensions };
+  const updated: number[] = [];
+  for (const p of byType(ProposalType.update)) {
+    const prop = p.proposal as Extract<Proposal, { proposalType: 2 }>;
+    const s = (p.sender as { leafIndex: number }).leafIndex;
+    check(leafAt(t, s) !== undefined, 'update-blank-leaf', `Update from blank leaf ${s}`);
+    await validateLeafNode(suite, prop.update.leafNode, t, newGc, { groupId: gc.groupId, leafIndex: s, source: LeafNodeSource.update });
+    t = updateLeaf(t, s, prop.update.leafNode);
+    updated.push(s);
+  }
+  const removed: number[] = [];
+  for (const p of byType(ProposalType.remove)) {
+    const prop = p.proposal as Extract<Proposal, { proposalType: 3 }>;
+    t = removeLeaf(t, prop.remove.removed);
+    removed.push(prop.remove.removed);
+  }
+  const added: Applied['added'] = [];
+  for (const p of adds) {
+    const kp = (p.proposal as Extract<Proposal, { proposalType: 1 }>).add.keyPackage;
+    await validateKeyPackage(suite, kp, t, newGc, ignoreLifetime);
+    const r = addLeaf(t, kp.leafNode);
+    t = r.tree;
+    added.push({ leaf: r.leaf, keyPackage: kp });
+  }
+  const psks = byType(ProposalType.psk).map((p) => (p.proposal as Extract<Proposal, { proposalType: 4 }>).psk.psk);
+  const pathRequired = list.length === 0 || list.some((p) => !PATH_NOT_REQUIRED.includes(p.proposal.proposalType));
+  const out: Applied = { tree: t, extensions, added, removed, updated, psks, pathRequired };
+  if (externalInits[0]) out.externalInit = (externalInits[0].proposal as Extract<Proposal, { proposalType: 6 }>).externalInit;
+  if (reinits[0]) out.reinit = (reinits[0].proposal as Extract<Proposal, { proposalType: 5 }>).reinit;
+  return out;
+}
+
+export { MlsError };

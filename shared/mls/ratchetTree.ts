@@ -1,0 +1,343 @@
+// The ratchet tree (RFC 9420 §4, §7): array form, blanks, unmerged leaves, resolution, filtered
+// direct paths, adding/removing/updating leaves, truncation, tree hashes (§7.8) and parent hashes
+// (§7.9).
+//
+// A RatchetTree is plain data: `nodes` (null = blank) always holds a full tree of 2^k leaves, and
+// `hashes` caches the tree hash of each node. Every change goes through `withNodes`, which copies
+// both arrays and clears the cached hashes of the changed nodes and their ancestors, so a cache
+// array belongs to exactly one tree content and filling it (memoization) never changes meaning.
+// Only changed paths are rehashed: a commit at n members costs O(log n) hashes.
+import { equal } from '../bytes/index.js';
+import { encode, type Writer } from '../codec/index.js';
+import type { CipherSuite } from '../crypto/index.js';
+import { check, MlsError } from './errors.js';
+import * as tm from './treeMath.js';
+import type { LeafIndex, NodeIndex } from './treeMath.js';
+import { NodeType, type Node, type NodeList } from './wire/node.js';
+import { writeLeafNode, type LeafNode } from './wire/leafNode.js';
+import { writeParentNode, type ParentNode } from './wire/parentNode.js';
+
+export interface RatchetTree {
+  nodes: NodeList;
+  hashes: (Uint8Array | null)[];
+}
+
+export function leafCount(tree: RatchetTree): number {
+  return (tree.nodes.length + 1) / 2;
+}
+
+/** Builds a tree from a decoded ratchet_tree, padding with blanks to a full tree (§12.4.3.3). */
+export function treeFromNodeList(list: NodeList): RatchetTree {
+  let leaves = 1;
+  while (2 * leaves - 1 < list.length) leaves *= 2;
+  const nodes: NodeList = list.slice();
+  while (nodes.length < 2 * leaves - 1) nodes.push(null);
+  return { nodes, hashes: new Array(nodes.length).fill(null) };
+}
+
+export function leafAt(tree: RatchetTree, leaf: LeafIndex): LeafNode | undefined {
+  const n = tree.nodes[2 * leaf];
+  return n && n.nodeType === NodeType.leaf ? n.leaf : undefined;
+}
+
+export function parentAt(tree: RatchetTree, node: NodeIndex): ParentNode | undefined {
+  const n = tree.nodes[node];
+  return n && n.nodeType === NodeType.parent ? n.parent : undefined;
+}
+
+/** Encryption key of any non-blank node. */
+export function publicKeyAt(tree: RatchetTree, node: NodeIndex): Uint8Array | undefined {
+  const n = tree.nodes[node];
+  if (!n) return undefined;
+  return n.nodeType === NodeType.leaf ? n.leaf.encryptionKey : n.parent.encryptionKey;
+}
+
+/** A new tree with the given nodes replaced (null blanks a node); cached hashes of changed paths dropped. */
+export function withNodes(tree: RatchetTree, changes: Iterable<[NodeIndex, Node | null]>): RatchetTree {
+  const nodes = tree.nodes.slice();
+  const hashes = tree.hashes.slice();
+  const n = leafCount(tree);
+  const r = tm.root(n);
+  for (const [i, node] of changes) {
+    if (i < 0 || i >= nodes.length) throw new RangeError(`node index ${i} outside the tree`);
+    nodes[i] = node;
+    let x = i;
+    hashes[x] = null;
+    while (x !== r) {
+      x = tm.parent(x, n);
+      hashes[x] = null;
+    }
+  }
+  return { nodes, hashes };
+}
+
+/** Doubles the tree (new leaves blank); the old root becomes the left child of the new root. */
+function extend(tree: RatchetTree): RatchetTree {
+  const size = tree.nodes.length;
+  const nodes = tree.nodes.concat(new Array(size + 1).fill(null));
+  const hashes = tree.hashes.concat(new Array(size + 1).fill(null));
+  return { nodes, hashes };
+}
+
+/** §7.7: while the right half has no non-blank leaf, drop it. */
+export function truncate(tree: RatchetTree): RatchetTree {
+  let nodes = tree.nodes;
+  let hashes = tree.hashes;
+  let leaves = (nodes.length + 1) / 2;
+  while (leaves > 1) {
+    let rightNonBlank = false;
+    for (let l = leaves / 2; l < leaves; l++) {
+      if (nodes[2 * l]) {
+        rightNonBlank = true;
+        break;
+      }
+    }
+    if (rightNonBlank) break;
+    leaves /= 2;
+    nodes = nodes.slice(0, 2 * leaves - 1);
+    hashes = hashes.slice(0, 2 * leaves - 1);
+  }
+  return nodes === tree.nodes ? tree : { nodes, hashes };
+}
+
+/** Resolution of a node (§4.1.1): its non-blank descendants covering its subtree, unmerged leaves included. */
+export function resolution(tree: RatchetTree, x: NodeIndex): NodeIndex[] {
+  const out: NodeIndex[] = [];
+  resolve(tree, x, out);
+  return out;
+}
+function resolve(tree: RatchetTree, x: NodeIndex, out: NodeIndex[]): void {
+  const n = tree.nodes[x];
+  if (n) {
+    out.push(x);
+    if (n.nodeType === NodeType.parent) for (const l of n.parent.unmergedLeaves) out.push(2 * l);
+    return;
+  }
+  if (tm.isLeaf(x)) return;
+  resolve(tree, tm.left(x), out);
+  resolve(tree, tm.right(x), out);
+}
+
+function resolutionIsEmpty(tree: RatchetTree, x: NodeIndex): boolean {
+  if (tree.nodes[x]) return false;
+  if (tm.isLeaf(x)) return true;
+  return resolutionIsEmpty(tree, tm.left(x)) && resolutionIsEmpty(tree, tm.right(x));
+}
+
+/** Filtered direct path of a leaf (§4.1.2): direct path minus nodes whose copath child resolves to nothing. */
+export function filteredDirectPath(tree: RatchetTree, leaf: LeafIndex): NodeIndex[] {
+  const n = leafCount(tree);
+  const x = 2 * leaf;
+  const dp = tm.directPath(x, n);
+  const out: NodeIndex[] = [];
+  let child = x;
+  for (const p of dp) {
+    const copathChild = tm.sibling(child, n);
+    if (!resolutionIsEmpty(tree, copathChild)) out.push(p);
+    child = p;
+  }
+  return out;
+}
+
+/** The child of `p` on the way to `x` and the other child (for parent hashes and UpdatePath encryption). */
+export function childrenToward(p: NodeIndex, x: NodeIndex): { child: NodeIndex; sibling: NodeIndex } {
+  const l = tm.left(p);
+  const r = tm.right(p);
+  return tm.isInSubtree(x, l) ? { child: l, sibling: r } : { child: r, sibling: l };
+}
+
+/** Adds a leaf at the leftmost blank leaf, extending the tree if full (§7.7, §12.1.1). */
+export function addLeaf(tree: RatchetTree, leafNode: LeafNode): { tree: RatchetTree; leaf: LeafIndex } {
+  let t = tree;
+  let leaf = -1;
+  for (let l = 0; l < leafCount(t); l++) {
+    if (!t.nodes[2 * l]) {
+      leaf = l;
+      break;
+    }
+  }
+  if (leaf < 0) {
+    leaf = leafCount(t);
+    t = extend(t);
+  }
+  const changes: [NodeIndex, Node | null][] = [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }]];
+  for (const p of tm.directPath(2 * leaf, leafCount(t))) {
+    const pn = t.nodes[p];
+    if (pn && pn.nodeType === NodeType.parent) {
+      const unmergedLeaves = insertSorted(pn.parent.unmergedLeaves, leaf);
+      changes.push([p, { nodeType: NodeType.parent, parent: { ...pn.parent, unmergedLeaves } }]);
+    }
+  }
+  return { tree: withNodes(t, changes), leaf };
+}
+
+function insertSorted(list: readonly number[], v: number): number[] {
+  const out = list.slice();
+  let i = out.length;
+  while (i > 0 && out[i - 1]! > v) i--;
+  out.splice(i, 0, v);
+  return out;
+}
+
+/** Blanks the direct path of a leaf (§7.7). */
+function blankPathChanges(tree: RatchetTree, leaf: LeafIndex): [NodeIndex, Node | null][] {
+  return tm.directPath(2 * leaf, leafCount(tree)).map((p) => [p, null]);
+}
+
+/** Update proposal (§12.1.2): replace the leaf and blank its direct path. */
+export function updateLeaf(tree: RatchetTree, leaf: LeafIndex, leafNode: LeafNode): RatchetTree {
+  return withNodes(tree, [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }], ...blankPathChanges(tree, leaf)]);
+}
+
+/** Remove proposal (§12.1.3): blank the leaf and its direct path, then truncate. */
+export function removeLeaf(tree: RatchetTree, leaf: LeafIndex): RatchetTree {
+  check(leafAt(tree, leaf) !== undefined, 'remove-blank-leaf', `leaf ${leaf} is blank or outside the tree (§12.1.3)`);
+  return truncate(withNodes(tree, [[2 * leaf, null], ...blankPathChanges(tree, leaf)]));
+}
+
+/** Leaf indices of all non-blank leaves. */
+export function nonBlankLeaves(tree: RatchetTree): LeafIndex[] {
+  const out: LeafIndex[] = [];
+  for (let l = 0; l < leafCount(tree); l++) if (tree.nodes[2 * l]) out.push(l);
+  return out;
+}
+
+// ---- Tree hashes (§7.8) ----
+//   struct { uint32 leaf_index; optional<LeafNode> leaf_node; } LeafNodeHashInput;
+//   struct { optional<ParentNode> parent_node; opaque left_hash<V>; opaque right_hash<V>; } ParentNodeHashInput;
+//   struct { NodeType node_type; select (node_type) { case leaf: LeafNodeHashInput; case parent: ParentNodeHashInput; } } TreeHashInput;
+
+function leafHashInput(leaf: LeafIndex, node: LeafNode | undefined): Uint8Array {
+  return encode((w: Writer) => {
+    w.u8(NodeType.leaf);
+    w.u32(leaf);
+    w.optional(node, writeLeafNode);
+  });
+}
+function parentHashInput(node: ParentNode | undefined, leftHash: Uint8Array, rightHash: Uint8Array): Uint8Array {
+  return encode((w: Writer) => {
+    w.u8(NodeType.parent);
+    w.optional(node, writeParentNode);
+    w.varBytes(leftHash);
+    w.varBytes(rightHash);
+  });
+}
+
+/** Tree hash of node x (default: the root), filling the tree's hash cache. */
+export async function treeHash(suite: CipherSuite, tree: RatchetTree, x: NodeIndex = tm.root(leafCount(tree))): Promise<Uint8Array> {
+  const cached = tree.hashes[x];
+  if (cached) return cached;
+  let h: Uint8Array;
+  if (tm.isLeaf(x)) {
+    h = await suite.hash.digest(leafHashInput(x / 2, leafAt(tree, x / 2)));
+  } else {
+    const lh = await treeHash(suite, tree, tm.left(x));
+    const rh = await treeHash(suite, tree, tm.right(x));
+    h = await suite.hash.digest(parentHashInput(parentAt(tree, x), lh, rh));
+  }
+  tree.hashes[x] = h;
+  return h;
+}
+
+/**
+ * Tree hash of node x in the tree where the leaves in `excluded` are blanked and removed from
+ * every unmerged_leaves list (§7.9: original_sibling_tree_hash). Uses the cache for subtrees
+ * that contain no excluded leaf.
+ */
+export async function treeHashExcluding(suite: CipherSuite, tree: RatchetTree, x: NodeIndex, excluded: readonly LeafIndex[]): Promise<Uint8Array> {
+  const [lo, hi] = tm.leafRange(x);
+  const inside = excluded.filter((l) => l >= lo && l <= hi);
+  if (inside.length === 0) return treeHash(suite, tree, x);
+  if (tm.isLeaf(x)) return suite.hash.digest(leafHashInput(x / 2, undefined));
+  const lh = await treeHashExcluding(suite, tree, tm.left(x), inside);
+  const rh = await treeHashExcluding(suite, tree, tm.right(x), inside);
+  let p = parentAt(tree, x);
+  if (p) p = { ...p, unmergedLeaves: p.unmergedLeaves.filter((l) => !inside.includes(l)) };
+  return suite.hash.digest(parentHashInput(p, lh, rh));
+}
+
+// ---- Parent hashes (§7.9) ----
+//   struct { HPKEPublicKey encryption_key; opaque parent_hash<V>; opaque original_sibling_tree_hash<V>; } ParentHashInput;
+
+export async function parentHash(suite: CipherSuite, encryptionKey: Uint8Array, parentHashOfP: Uint8Array, originalSiblingTreeHash: Uint8Array): Promise<Uint8Array> {
+  return suite.hash.digest(
+    encode((w) => {
+      w.varBytes(encryptionKey);
+      w.varBytes(parentHashOfP);
+      w.varBytes(originalSiblingTreeHash);
+    }),
+  );
+}
+
+/** Parent hash of non-blank parent P with copath child S, using P's own unmerged leaves (§7.9). */
+async function parentHashOf(suite: CipherSuite, tree: RatchetTree, p: NodeIndex, s: NodeIndex): Promise<Uint8Array> {
+  const pn = parentAt(tree, p)!;
+  const sib = await treeHashExcluding(suite, tree, s, pn.unmergedLeaves);
+  return parentHash(suite, pn.encryptionKey, pn.parentHash, sib);
+}
+
+function parentHashField(node: Node): Uint8Array | undefined {
+  if (node.nodeType === NodeType.parent) return node.parent.parentHash;
+  return node.leaf.parentHash; // only set for leaf_node_source = commit
+}
+
+/**
+ * §7.9.2 top-down: every non-blank parent P must have exactly one descendant D for which D's
+ * parent_hash is valid with respect to P.
+ */
+export async function verifyParentHashes(suite: CipherSuite, tree: RatchetTree): Promise<void> {
+  const n = leafCount(tree);
+  for (let p = 1; p < tree.nodes.length; p += 2) {
+    const pn = parentAt(tree, p);
+    if (!pn) continue;
+    let found = 0;
+    for (const [c, s] of [
+      [tm.left(p), tm.right(p)],
+      [tm.right(p), tm.left(p)],
+    ] as const) {
+      const res = resolution(tree, c);
+      if (res.length === 0) continue;
+      const [lo, hi] = tm.leafRange(c);
+      const unmergedInC = pn.unmergedLeaves.filter((l) => l >= lo && l <= hi).map((l) => 2 * l);
+      let ph: Uint8Array | undefined;
+      for (const d of res) {
+        const dn = tree.nodes[d]!;
+        const field = parentHashField(dn);
+        if (!field) continue;
+        // resolution(C) \ {D} must equal P.unmerged_leaves ∩ subtree(C)
+        const rest = res.filter((y) => y !== d);
+        if (rest.length !== unmergedInC.length || !rest.every((y) => unmergedInC.includes(y))) continue;
+        ph ??= await parentHashOf(suite, tree, p, s);
+        if (equal(field, ph)) found++;
+      }
+    }
+    if (found !== 1) throw new MlsError('parent-hash-invalid', `parent node ${p} is not parent-hash valid (§7.9.2), ${found} chains`);
+  }
+  void n;
+}
+
+/**
+ * Sets the parent_hash fields along a freshly written filtered direct path (root first) and
+ * returns the parent hash the leaf must carry (§7.9: parent hash of the lowest path node with its
+ * copath child). `path` lists the filtered direct path bottom-up; the nodes must already hold
+ * their new encryption keys with empty unmerged_leaves.
+ */
+export async function computePathParentHashes(
+  suite: CipherSuite,
+  tree: RatchetTree,
+  leaf: LeafIndex,
+  path: readonly NodeIndex[],
+): Promise<{ tree: RatchetTree; leafParentHash: Uint8Array }> {
+  let t = tree;
+  let above: Uint8Array = new Uint8Array(0); // parent hash field for the topmost node: empty
+  for (let i = path.length - 1; i >= 0; i--) {
+    const p = path[i]!;
+    const pn = parentAt(t, p)!;
+    const updated: ParentNode = { ...pn, parentHash: above };
+    t = withNodes(t, [[p, { nodeType: NodeType.parent, parent: updated }]]);
+    const { sibling } = childrenToward(p, 2 * leaf);
+    const sibHash = await treeHash(suite, t, sibling);
+    above = await parentHash(suite, updated.encryptionKey, updated.parentHash, sibHash);
+  }
+  return { tree: t, leafParentHash: above };
+}
