@@ -11,6 +11,7 @@ import { StartupError } from './errors.js';
 import { WorkerPool } from './sfu/workers.js';
 import { Connection } from './signaling/connection.js';
 import { Hub } from './signaling/hub.js';
+import type { ServerDeps } from './signaling/hub.js';
 
 export interface RunningServer {
   /** http://host:port */
@@ -19,7 +20,8 @@ export interface RunningServer {
   wsUrl: string;
   port: number;
   hub: Hub;
-  workers: WorkerPool;
+  /** null when config.media is false. */
+  workers: WorkerPool | null;
   /** Graceful shutdown: closes sockets (1001), rooms, routers and worker processes. Idempotent. */
   close(): Promise<void>;
 }
@@ -28,9 +30,9 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>sealed-call</ti
 <h1>sealed-call server is running</h1>
 <p>The web client has not been built: run <code>npm run build</code> (or <code>npm start</code>, which builds it first).</p>`;
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = config.log ? (line: string) => console.log(`[server] ${line}`) : () => {};
-  const workers = await WorkerPool.create(config, log);
+  const workers = config.media ? await WorkerPool.create(config, log) : null;
 
   const app = express();
   app.disable('x-powered-by');
@@ -53,7 +55,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
 
   const server = http.createServer(app);
-  const hub = new Hub(config, workers, log);
+  const hub = new Hub(config, workers, log, deps);
   // Frames over 2x maxMessageBytes are cut off by ws (close 1009); between 1x and 2x they get `too-large`.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes * 2 });
   server.on('upgrade', (req, socket, head) => {
@@ -79,7 +81,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     });
   } catch (e) {
     hub.close();
-    await workers.close();
+    await workers?.close();
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') {
       throw new StartupError(`port ${config.port} on ${config.host} is already in use: stop the other server or start with PORT=<free port>`);
@@ -100,9 +102,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       wss.close();
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await workers.close();
+      await workers?.close();
     })());
 
-  log(`listening on http://${host}:${port} (WebSocket /ws, ${workers.workers.length} mediasoup worker(s))`);
+  log(`listening on http://${host}:${port} (WebSocket /ws, ${workers ? `${workers.workers.length} mediasoup worker(s)` : 'media disabled'})`);
   return { url: `http://${host}:${port}`, wsUrl: `ws://${host}:${port}/ws`, port, hub, workers, close };
 }

@@ -46,6 +46,8 @@ export interface ServerConfig {
   removeRetries: number;
 
   // ---- media (mediasoup)
+  /** Run the SFU (MEDIA=0 disables it: signaling and Delivery Service only, e.g. for DS tests). */
+  media: boolean;
   /** Worker processes (MEDIASOUP_WORKERS); default one per core. */
   numWorkers: number;
   /** IP the RTC transports listen on (RTC_LISTEN_IP). */
@@ -80,6 +82,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   reconnectGraceMs: 3000,
   handshakeLogSize: 256,
   removeRetries: 3,
+  media: true,
   numWorkers: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
   rtcListenIp: '127.0.0.1',
   announcedIp: undefined,
@@ -123,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     reconnectGraceMs: intEnv(env, 'RECONNECT_GRACE_MS', d.reconnectGraceMs, 0, 3_600_000),
     handshakeLogSize: intEnv(env, 'HANDSHAKE_LOG_SIZE', d.handshakeLogSize, 8, 1_000_000),
     removeRetries: intEnv(env, 'REMOVE_RETRIES', d.removeRetries, 1, 100),
+    media: env.MEDIA !== '0',
     numWorkers: intEnv(env, 'MEDIASOUP_WORKERS', d.numWorkers, 1, 256),
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
     announcedIp: env.ANNOUNCED_IP || d.announcedIp,

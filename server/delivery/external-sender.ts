@@ -10,7 +10,7 @@ export const EXTERNAL_SENDER_SUITE = 1;
 /** Position of the server in external_senders (the creator lists it first). */
 export const EXTERNAL_SENDER_INDEX = 0;
 
-type RemoveProposalFn = (o: {
+export type RemoveProposalFn = (o: {
   groupId: Uint8Array;
   epoch: bigint;
   removedLeaf: number;
@@ -25,7 +25,10 @@ export class ExternalSender {
   readonly #privateKey: Uint8Array;
   #makeRemove: RemoveProposalFn | undefined;
 
-  constructor(privateKey?: Uint8Array) {
+  /** makeRemove: the shared/mls createExternalRemoveProposal (loaded on first use when not given). */
+  constructor(o: { privateKey?: Uint8Array; makeRemove?: RemoveProposalFn } = {}) {
+    const privateKey = o.privateKey;
+    this.#makeRemove = o.makeRemove;
     const keys = privateKey ? { secretKey: privateKey, publicKey: ed25519.getPublicKey(privateKey) } : ed25519.keygen();
     this.#privateKey = keys.secretKey;
     this.publicKey = keys.publicKey;

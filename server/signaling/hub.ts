@@ -7,6 +7,12 @@ import { CloseCode, ErrorCode } from '../../shared/protocol/index.js';
 import type { ClientMessage, ClientRequest, RequestType, Results } from '../../shared/protocol/index.js';
 import type { ServerConfig } from '../config.js';
 import { ExternalSender, EXTERNAL_SENDER_SUITE } from '../delivery/external-sender.js';
+import type { RemoveProposalFn } from '../delivery/external-sender.js';
+
+/** Replaceable dependencies (tests use a fake MLS for DS sequencing tests). */
+export interface ServerDeps {
+  makeRemoveProposal?: RemoveProposalFn;
+}
 import { RequestError } from '../errors.js';
 import { MediaRoom } from '../sfu/media-room.js';
 import type { WorkerPool } from '../sfu/workers.js';
@@ -19,15 +25,17 @@ export class Hub implements ConnectionHandler {
   readonly rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
   readonly connections = new Set<Connection>();
-  readonly externalSender = new ExternalSender();
+  readonly externalSender: ExternalSender;
   #heartbeat: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(
     private readonly config: ServerConfig,
-    private readonly workers: WorkerPool,
+    private readonly workers: WorkerPool | null,
     private readonly log: (line: string) => void,
+    deps: ServerDeps = {},
   ) {
+    this.externalSender = new ExternalSender(deps.makeRemoveProposal ? { makeRemove: deps.makeRemoveProposal } : {});
     this.#heartbeat = setInterval(() => this.#sweep(), config.heartbeatIntervalMs);
     this.#heartbeat.unref();
   }
@@ -129,6 +137,7 @@ export class Hub implements ConnectionHandler {
   async #media(conn: Connection, msg: ClientMessage): Promise<Results[RequestType]> {
     const s = this.#session(conn);
     const media = s.room.media;
+    if (!media) throw new RequestError(ErrorCode.mediaError, 'this server runs without media (MEDIA=0)');
     const peer = s.memberId;
     switch (msg.type) {
       case 'getRouterRtpCapabilities':
@@ -194,7 +203,7 @@ export class Hub implements ConnectionHandler {
           if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
         },
       );
-      room.media = await MediaRoom.create(
+      if (this.workers) room.media = await MediaRoom.create(
         this.workers.next(),
         { listenIp: this.config.rtcListenIp, announcedIp: this.config.announcedIp, initialOutgoingBitrate: this.config.initialOutgoingBitrate },
         (peerId, type, body) => room.notify(peerId, type, body),
@@ -276,9 +285,9 @@ export class Hub implements ConnectionHandler {
         identity: toBase64(this.externalSender.identity),
         suite: EXTERNAL_SENDER_SUITE,
       },
-      routerRtpCapabilities: room.media.rtpCapabilities,
+      routerRtpCapabilities: room.media?.rtpCapabilities ?? {},
       members: room.members(),
-      producers: room.media.producers(session.memberId),
+      producers: room.media?.producers(session.memberId) ?? [],
       limits: {
         maxMessageBytes: this.config.maxMessageBytes,
         messagesPerSecond: this.config.messagesPerSecond,

@@ -28,7 +28,8 @@ export interface RoomOptions {
 export class Room {
   readonly sessions = new Map<string, Session>();
   readonly ds: DeliveryService;
-  media!: MediaRoom;
+  /** null when the server runs without media (config.media = false). */
+  media: MediaRoom | null = null;
   #closed = false;
 
   constructor(
