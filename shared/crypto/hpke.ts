@@ -3,6 +3,7 @@
 // One implementation shared by every backend; the backend supplies DH, HKDF and the AEAD.
 
 import { assertBytes, assertInt, concat, wipe } from '../bytes/index.js';
+import { PrivateKeyCache } from './cache.js';
 import { CURVE_ORDER, type DhGroup, type SuitePrimitives, type SuiteParams, randomBytes } from './primitives.js';
 import { CryptoError, type Hpke, type HpkeContext, type HpkeSetupOptions, type KeyPair } from './types.js';
 
@@ -274,6 +275,8 @@ export function createHpke(prim: SuitePrimitives, params: SuiteParams): Hpke {
   // suite_id = concat("HPKE", I2OSP(kem_id, 2), I2OSP(kdf_id, 2), I2OSP(aead_id, 2))
   const lkdf = new LabeledKdf(prim, concat(ENC.encode('HPKE'), i2osp(params.kemId, 2), i2osp(params.kdfId, 2), i2osp(params.aeadId, 2)));
   const { Npk, Nsk } = prim.dh;
+  // pkR = pk(skR) is needed by every Decap (kem_context); a node's HPKE key decrypts many times.
+  const receiverPublicKeys = new PrivateKeyCache<Uint8Array>();
 
   function modeOf(options: HpkeSetupOptions | undefined, side: 'sender' | 'receiver'): number {
     const psk = options?.psk;
@@ -333,7 +336,7 @@ export function createHpke(prim: SuitePrimitives, params: SuiteParams): Hpke {
     kem.checkPublicKey(enc, 'kemOutput');
     assertBytes(info, 'info');
     const mode = modeOf(options, 'receiver');
-    const pkR = await prim.dh.publicKeyFromPrivate(privateKey);
+    const pkR = await receiverPublicKeys.get(privateKey, (sk) => prim.dh.publicKeyFromPrivate(sk));
     const sharedSecret = await kem.decap(enc, privateKey, pkR, options?.senderPublicKey);
     return keySchedule('receiver', mode, sharedSecret, info, options);
   }
