@@ -10,7 +10,6 @@ import type { StreamStats } from '../e2ee/messages.js';
 import type { TransformApi } from '../e2ee/support.js';
 import { E2eeTransforms, type WorkerSnapshot } from '../e2ee/transforms.js';
 import { MediaSession, type RemoteTrack } from '../session/media.js';
-import { connectWebSocket, signalingUrl } from '../session/signaling.js';
 import { securityCode } from './securityCode.js';
 import {
   addTrackToTile,
@@ -80,8 +79,7 @@ export class Call {
     e2ee.onStats((s) => this.#onWorkerStats(s));
 
     // 3. Signaling + MLS group.
-    const transport = await connectWebSocket(signalingUrl());
-    const engine = createGroupEngine(transport, {
+    const engine = await createGroupEngine({
       room: this.options.room,
       name: this.options.name,
       ...(this.options.token ? { token: this.options.token } : {}),
@@ -208,8 +206,10 @@ export class Call {
       streams: snap.streams.map((s: StreamStats) => ({ ...s })),
       videos,
       workerErrors: [...(this.#e2ee?.errors ?? [])],
+      engineErrors: this.#engine?.errors() ?? [],
       consumers: [...(this.#media?.consumers.values() ?? [])].map((c) => ({
         consumerId: c.consumerId,
+        producerId: c.producerId,
         memberId: c.memberId,
         kind: c.kind,
       })),
@@ -258,5 +258,6 @@ export interface CallTestStatus {
   streams: StreamStats[];
   videos: VideoStatus[];
   workerErrors: string[];
-  consumers: { consumerId: string; memberId: string; kind: string }[];
+  engineErrors: string[];
+  consumers: { consumerId: string; producerId: string; memberId: string; kind: string }[];
 }

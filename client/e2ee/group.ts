@@ -29,5 +29,7 @@ export interface GroupEngine extends MediaSignaling {
   onNotification<K extends keyof Notifications>(type: K, handler: (n: Notifications[K]) => void): void;
   /** The engine lost the session for good (socket closed, removed, evicted). */
   onEnded(handler: (error: Error | null) => void): void;
+  /** Recent engine errors (commit rejected, desync, ...): status only. */
+  errors(): string[];
   leave(): Promise<void>;
 }

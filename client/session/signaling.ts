@@ -1,15 +1,11 @@
-// Browser WebSocket to /ws: connects with a deadline and exposes the socket as a string transport
-// (send / onMessage / onClose), which the participant engine (shared/member) drives.
+// Browser WebSocket to /ws: opens it with a deadline (ServerUnreachableError otherwise) and wraps it as the
+// participant engine's Transport. A tap lets the page read the raw `join` response, whose media fields
+// (router capabilities, current producers) the engine does not re-expose.
+
+import type { Transport } from '../../shared/member/index.js';
 
 export class ServerUnreachableError extends Error {
   override readonly name = 'ServerUnreachableError';
-}
-
-export interface StringTransport {
-  send(text: string): void;
-  onMessage(handler: (text: string) => void): void;
-  onClose(handler: (code: number, reason: string) => void): void;
-  close(code?: number, reason?: string): void;
 }
 
 export const CONNECT_TIMEOUT_MS = 8000;
@@ -19,7 +15,7 @@ export function signalingUrl(loc: Location = location): string {
 }
 
 /** Opens the WebSocket; rejects with ServerUnreachableError when it cannot connect in time. */
-export function connectWebSocket(url: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<StringTransport> {
+export function openWebSocket(url: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
@@ -32,32 +28,41 @@ export function connectWebSocket(url: string, timeoutMs = CONNECT_TIMEOUT_MS): P
       ws.close();
       reject(new ServerUnreachableError(`no answer from ${url} within ${timeoutMs / 1000} s`));
     }, timeoutMs);
-    const messageHandlers: ((t: string) => void)[] = [];
-    const closeHandlers: ((c: number, r: string) => void)[] = [];
-    const early: string[] = [];
-    ws.addEventListener('message', (ev) => {
-      if (typeof ev.data !== 'string') return; // the protocol is text frames only
-      if (messageHandlers.length === 0) early.push(ev.data);
-      for (const h of messageHandlers) h(ev.data);
-    });
-    ws.addEventListener('close', (ev) => {
+    const onClose = (ev: CloseEvent): void => {
       clearTimeout(timer);
-      for (const h of closeHandlers) h(ev.code, ev.reason);
-      reject(new ServerUnreachableError(`connection to ${url} closed (${ev.code})`));
-    });
+      reject(new ServerUnreachableError(`connection to ${url} failed (${ev.code})`));
+    };
+    ws.addEventListener('close', onClose);
     ws.addEventListener('open', () => {
       clearTimeout(timer);
-      resolve({
-        send: (text) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(text);
-        },
-        onMessage: (h) => {
-          messageHandlers.push(h);
-          for (const t of early.splice(0)) h(t);
-        },
-        onClose: (h) => closeHandlers.push(h),
-        close: (code = 1000, reason = '') => ws.close(code, reason),
-      });
+      ws.removeEventListener('close', onClose);
+      resolve(ws);
     });
   });
+}
+
+/**
+ * The engine's Transport over an open WebSocket. `tap` sees every incoming text frame first (read-only:
+ * the page uses it to pick the media fields out of the join response).
+ */
+export function tappedTransport(ws: WebSocket, tap: (text: string) => void): Transport {
+  const t: Transport = {
+    send: (text) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    },
+    close: (code, reason) => ws.close(code, reason),
+    onmessage: null,
+    onclose: null,
+  };
+  ws.onmessage = (ev: MessageEvent) => {
+    if (typeof ev.data !== 'string') return; // the protocol is text frames only
+    try {
+      tap(ev.data);
+    } catch {
+      /* the tap never breaks the engine */
+    }
+    t.onmessage?.(ev.data);
+  };
+  ws.onclose = (ev: CloseEvent) => t.onclose?.(ev.code, ev.reason);
+  return t;
 }

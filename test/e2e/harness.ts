@@ -44,6 +44,8 @@ export function buildClient(): void {
 
 export interface RunningServer {
   url: string;
+  /** The in-process server (hub, rooms, mediasoup routers) for SFU-side checks. */
+  app: Awaited<ReturnType<typeof startServer>>;
   heartbeatTimeoutMs: number;
   heartbeatIntervalMs: number;
   reconnectGraceMs: number;
@@ -65,6 +67,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   const cfg = loadConfig({}, { ...SERVER_OPTIONS, ...overrides });
   const s = await startServer(cfg);
   return {
+    app: s,
     url: s.url.replace('0.0.0.0', '127.0.0.1').replace(/\/$/, ''),
     heartbeatTimeoutMs: cfg.heartbeatTimeoutMs,
     heartbeatIntervalMs: cfg.heartbeatIntervalMs,
