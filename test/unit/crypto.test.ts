@@ -231,3 +231,48 @@ test('webcrypto backend in Node 20 uses SubtleCrypto for X25519, ECDH, Ed25519 a
   }
   assert.deepEqual(webcryptoFallbacks(), []);
 });
+
+test('signature edge cases: every backend gives the same answer (MLS members must agree)', async () => {
+  const { CURVE_ORDER } = await import('../../shared/crypto/primitives.js');
+  const { bigintToBytes, bytesToBigint } = await import('../../shared/bytes/index.js');
+  const msg = utf8('edge');
+  for (const id of [2, 5, 7] as const) {
+    const curve = id === 2 ? 'P-256' : id === 5 ? 'P-521' : 'P-384';
+    const n = getCipherSuite(id).signature.privateKeyLength;
+    const kp = await getCipherSuite(id).signature.generateKeyPair();
+    const der = await getCipherSuite(id).signature.sign(kp.privateKey, msg);
+    const rs = derToP1363(der, n)!;
+    // (r, n - s) is the other valid signature of the pair: accepted everywhere (OpenSSL and WebCrypto accept high S).
+    const flipped = concat(rs.subarray(0, n), bigintToBytes(CURVE_ORDER[curve] - bytesToBigint(rs.subarray(n)), n));
+    // A non-minimal INTEGER (extra 0x00 before r) is not DER: rejected everywhere.
+    const r = rs.subarray(0, n);
+    let i = 0;
+    while (r[i] === 0) i++;
+    const rBody = (r[i]! & 0x80) !== 0 ? concat(Uint8Array.of(0, 0), r.subarray(i)) : concat(Uint8Array.of(0), r.subarray(i));
+    const sDer = p1363ToDer(concat(new Uint8Array(n), rs.subarray(n))).subarray(2 + 3);
+    const body = concat(Uint8Array.of(0x02, rBody.length), rBody, sDer);
+    const nonMinimal = concat(body.length < 0x80 ? Uint8Array.of(0x30, body.length) : Uint8Array.of(0x30, 0x81, body.length), body);
+    for (const [name, s] of each(id)) {
+      assert.equal(await s.signature.verify(kp.publicKey, msg, p1363ToDer(flipped)), true, `${name} suite ${id} high/low S twin`);
+      assert.equal(await s.signature.verify(kp.publicKey, msg, nonMinimal), false, `${name} suite ${id} non-minimal DER`);
+      assert.equal(await s.signature.verify(kp.publicKey, msg, rs), false, `${name} suite ${id} raw r||s is not DER`);
+    }
+  }
+  // Ed25519 / Ed448: S + L (non-canonical scalar) is rejected everywhere (RFC 8032 §5.1.7 / §5.2.7).
+  for (const id of [1, 4] as const) {
+    const s0 = getCipherSuite(id);
+    const kp = await s0.signature.generateKeyPair();
+    const sig = await s0.signature.sign(kp.privateKey, msg);
+    const half = sig.length / 2;
+    const L = id === 1
+      ? 2n ** 252n + 27742317777372353535851937790883648493n
+      : 2n ** 446n - 13818066809895115352007386748515426880336692474882178609894547503885n;
+    const S = bytesToBigint(sig.subarray(half).slice().reverse()) + L;
+    const big = bigintToBytes(S, half).reverse();
+    const mauled = concat(sig.subarray(0, half), big);
+    for (const [name, s] of each(id)) {
+      assert.equal(await s.signature.verify(kp.publicKey, msg, sig), true, `${name} suite ${id}`);
+      assert.equal(await s.signature.verify(kp.publicKey, msg, mauled), false, `${name} suite ${id} S + L`);
+    }
+  }
+});
