@@ -39,7 +39,8 @@ class NodeGcm implements SFrameAead {
     if (this.#key === undefined) throw closedError();
     const cipher = createCipheriv(this.#algorithm, this.#key, nonce, { authTagLength: 16 });
     cipher.setAAD(aad);
-    const out = new Uint8Array(prefix.length + plaintext.length + 16);
+    // Uninitialised output (every byte is written below): saves zero-filling one frame-sized buffer.
+    const out = Buffer.allocUnsafe(prefix.length + plaintext.length + 16);
     out.set(prefix, 0);
     const body = cipher.update(plaintext);
     out.set(body, prefix.length);
@@ -92,7 +93,7 @@ class NodeCtrHmac implements SFrameAead {
     checkAeadArgs(this.#suite, nonce, aad, plaintext);
     if (this.#encKey === undefined) throw closedError();
     const Nt = this.#suite.Nt;
-    const out = new Uint8Array(prefix.length + plaintext.length + Nt);
+    const out = Buffer.allocUnsafe(prefix.length + plaintext.length + Nt);
     out.set(prefix, 0);
     const cipher = createCipheriv('aes-128-ctr', this.#encKey, ctrInitialCounter(nonce));
     const body = cipher.update(plaintext);
@@ -111,11 +112,9 @@ class NodeCtrHmac implements SFrameAead {
     // Tag first (constant-time compare), decrypt only if it verifies.
     if (!equal(this.#tag(nonce, aad, inner), ciphertext.subarray(ciphertext.length - Nt))) return null;
     const decipher = createDecipheriv('aes-128-ctr', this.#encKey, ctrInitialCounter(nonce));
-    const out = new Uint8Array(inner.length);
     const body = decipher.update(inner);
-    out.set(body, 0);
-    out.set(decipher.final(), body.length);
-    return out;
+    const rest = decipher.final();
+    return rest.length === 0 ? toBytes(body) : toBytes(Buffer.concat([body, rest]));
   }
   destroy(): void {
     this.#encKey = undefined;

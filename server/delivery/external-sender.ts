@@ -4,6 +4,7 @@
 // proposals for members that left. It can propose, never commit, and holds no group secret.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { utf8, wipe } from '../../shared/bytes/index.js';
+import { createExternalRemoveProposal } from '../../shared/mls/index.js';
 
 export const SERVER_IDENTITY = 'sealed-call-server';
 export const EXTERNAL_SENDER_SUITE = 1;
@@ -19,13 +20,14 @@ export type RemoveProposalFn = (o: {
   suite?: 1;
 }) => Promise<Uint8Array>;
 
+
 export class ExternalSender {
   readonly publicKey: Uint8Array;
   readonly identity: Uint8Array = utf8(SERVER_IDENTITY);
   readonly #privateKey: Uint8Array;
   #makeRemove: RemoveProposalFn | undefined;
 
-  /** makeRemove: the shared/mls createExternalRemoveProposal (loaded on first use when not given). */
+  /** makeRemove: the shared/mls createExternalRemoveProposal (default: shared/mls). */
   constructor(o: { privateKey?: Uint8Array; makeRemove?: RemoveProposalFn } = {}) {
     const privateKey = o.privateKey;
     this.#makeRemove = o.makeRemove;
@@ -37,9 +39,7 @@ export class ExternalSender {
   /** RFC 9420 §12.1.3 Remove, sent as an external-sender PublicMessage (shared/mls does the framing and signature). */
   async removeProposal(groupId: Uint8Array, epoch: bigint, removedLeaf: number): Promise<Uint8Array> {
     if (!this.#makeRemove) {
-      const spec = '../../shared/mls/index.js';
-      const mls = (await import(spec)) as { createExternalRemoveProposal: RemoveProposalFn };
-      this.#makeRemove = mls.createExternalRemoveProposal;
+      this.#makeRemove = createExternalRemoveProposal;
     }
     return this.#makeRemove({
       groupId,
