@@ -39,15 +39,16 @@ class NodeGcm implements SFrameAead {
     if (this.#key === undefined) throw closedError();
     const cipher = createCipheriv(this.#algorithm, this.#key, nonce, { authTagLength: 16 });
     cipher.setAAD(aad);
-    // Uninitialised output (every byte is written below): saves zero-filling one frame-sized buffer.
-    const out = Buffer.allocUnsafe(prefix.length + plaintext.length + 16);
+    // Uninitialised output with its own ArrayBuffer (every byte is written below): saves zero-filling one
+    // frame-sized buffer. Returned as a plain Uint8Array view (Buffer#slice would not copy).
+    const out = Buffer.allocUnsafeSlow(prefix.length + plaintext.length + 16);
     out.set(prefix, 0);
     const body = cipher.update(plaintext);
     out.set(body, prefix.length);
     const rest = cipher.final();
     out.set(rest, prefix.length + body.length);
     out.set(cipher.getAuthTag(), prefix.length + plaintext.length);
-    return out;
+    return toBytes(out);
   }
   async open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | null> {
     checkAeadArgs(this.#suite, nonce, aad, ciphertext);
@@ -93,7 +94,7 @@ class NodeCtrHmac implements SFrameAead {
     checkAeadArgs(this.#suite, nonce, aad, plaintext);
     if (this.#encKey === undefined) throw closedError();
     const Nt = this.#suite.Nt;
-    const out = Buffer.allocUnsafe(prefix.length + plaintext.length + Nt);
+    const out = Buffer.allocUnsafeSlow(prefix.length + plaintext.length + Nt);
     out.set(prefix, 0);
     const cipher = createCipheriv('aes-128-ctr', this.#encKey, ctrInitialCounter(nonce));
     const body = cipher.update(plaintext);
@@ -101,7 +102,7 @@ class NodeCtrHmac implements SFrameAead {
     out.set(cipher.final(), prefix.length + body.length);
     const ct = out.subarray(prefix.length, prefix.length + plaintext.length);
     out.set(this.#tag(nonce, aad, ct), prefix.length + plaintext.length);
-    return out;
+    return toBytes(out);
   }
   async open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | null> {
     checkAeadArgs(this.#suite, nonce, aad, ciphertext);
