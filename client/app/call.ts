@@ -3,7 +3,7 @@
 //   engine epoch event -> base key to the worker (worker derives per-sender SFrame keys, senders switch)
 //   -> senders generate a keyframe -> security code + roster on screen.
 
-import type { MemberInfo } from '../../shared/protocol/index.js';
+import type { MemberInfo, ProducerInfo } from '../../shared/protocol/index.js';
 import { createGroupEngine } from '../e2ee/engine.js';
 import type { EpochInfo, GroupEngine } from '../e2ee/group.js';
 import type { StreamStats } from '../e2ee/messages.js';
@@ -90,8 +90,17 @@ export class Call {
     });
     engine.onEnded((error) => this.#end(error));
     engine.onNotification('members', (n) => this.#setMembers(n.members));
-    engine.onNotification('newProducer', (p) => void this.#media?.consume(p).catch(() => undefined));
-    engine.onNotification('producerClosed', (n) => this.#media?.producerClosed(n.producerId));
+    // Producers announced before the media session exists are kept and consumed once it does.
+    const early: ProducerInfo[] = [];
+    const closedEarly = new Set<string>();
+    engine.onNotification('newProducer', (p) => {
+      if (this.#media) void this.#media.consume(p).catch((e: unknown) => this.#noteError('consume', e));
+      else early.push(p);
+    });
+    engine.onNotification('producerClosed', (n) => {
+      if (this.#media) this.#media.producerClosed(n.producerId);
+      else closedEarly.add(n.producerId);
+    });
     engine.onNotification('consumerClosed', (n) => this.#media?.consumerClosed(n.consumerId));
     const info = await engine.join();
     this.#memberId = info.memberId;
@@ -100,14 +109,18 @@ export class Call {
     // 4. Media: producers get their transform before negotiation; nothing leaves without a key.
     const media = new MediaSession(engine, e2ee, {
       onTrack: (t) => this.#onRemoteTrack(t),
-      onTrackEnded: (consumerId, memberId) => removeTrackFromTile(memberId, `${consumerId}`),
+      onTrackEnded: (_consumerId, memberId, trackId) => removeTrackFromTile(memberId, trackId),
       nameOf: (memberId) => this.#members.get(memberId)?.name ?? memberId,
     }, info.memberId);
     this.#media = media;
     await media.load(info.routerRtpCapabilities);
     await media.createTransports();
+    // Remote pictures first (a newcomer sees everyone at once), our own producers in parallel.
+    const known = new Map([...info.producers, ...early].map((p) => [p.producerId, p]));
+    for (const id of closedEarly) known.delete(id);
+    const consuming = [...known.values()].map((p) => media.consume(p).catch((e: unknown) => this.#noteError('consume', e)));
     for (const track of this.#local.getTracks()) await media.produce(track);
-    for (const p of info.producers) void media.consume(p).catch(() => undefined);
+    await Promise.all(consuming);
     this.#emit({ state: 'joined' });
   }
 
@@ -160,6 +173,12 @@ export class Call {
     if (send) setTileBadge('local', send.status);
   }
 
+  #errors: string[] = [];
+  #noteError(what: string, e: unknown): void {
+    this.#errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    if (this.#errors.length > 20) this.#errors.shift();
+  }
+
   toggle(kind: 'audio' | 'video'): boolean {
     this.#paused[kind] = !this.#paused[kind];
     this.#media?.setPaused(kind, this.#paused[kind]);
@@ -207,6 +226,7 @@ export class Call {
       videos,
       workerErrors: [...(this.#e2ee?.errors ?? [])],
       engineErrors: this.#engine?.errors() ?? [],
+      callErrors: [...this.#errors],
       consumers: [...(this.#media?.consumers.values() ?? [])].map((c) => ({
         consumerId: c.consumerId,
         producerId: c.producerId,
@@ -259,5 +279,6 @@ export interface CallTestStatus {
   videos: VideoStatus[];
   workerErrors: string[];
   engineErrors: string[];
+  callErrors: string[];
   consumers: { consumerId: string; producerId: string; memberId: string; kind: string }[];
 }

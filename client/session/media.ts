@@ -30,7 +30,7 @@ export interface RemoteTrack {
 
 export interface MediaEvents {
   onTrack(t: RemoteTrack): void;
-  onTrackEnded(consumerId: string, memberId: string): void;
+  onTrackEnded(consumerId: string, memberId: string, trackId: string): void;
   /** Name of a member for transform labels. */
   nameOf(memberId: string): string;
 }
@@ -193,9 +193,10 @@ export class MediaSession {
     if (!c) return;
     this.consumers.delete(consumerId);
     this.#consuming.delete(c.producerId);
+    const trackId = c.track.id;
     c.consumer.close();
     this.#e2ee.streamClosed(`recv-${consumerId}`);
-    this.#events.onTrackEnded(consumerId, c.memberId);
+    this.#events.onTrackEnded(consumerId, c.memberId, trackId);
   }
 
   /** Ask the SFU for a keyframe on every video consumer (a newcomer's first picture). */

@@ -233,7 +233,7 @@ export async function summary(ps: Participant[]): Promise<string> {
         .join(', ');
       const vids = s.videos.filter((v) => !v.local).map((v) => `${v.name}:${v.width}x${v.height} f=${v.framesRendered}`).join(', ');
       lines.push(
-        `${p.name}: epoch=${s.epoch} code=${s.securityCode} roster=[${s.roster.map((r) => r.name).join(',')}] send{${send}} recv{${recv}} videos{${vids}} errors=${s.workerErrors.slice(-3).join(' | ')}`,
+        `${p.name}: epoch=${s.epoch} code=${s.securityCode} roster=[${s.roster.map((r) => r.name).join(',')}] send{${send}} recv{${recv}} videos{${vids}} errors=${[...s.workerErrors, ...s.engineErrors, ...s.callErrors].slice(-4).join(' | ')}`,
       );
     } catch (e) {
       lines.push(`${p.name}: status unavailable (${String(e)})`);
