@@ -13,7 +13,7 @@
 import * as nc from 'node:crypto';
 import { wipe } from '../../shared/bytes/index.js';
 import { PrivateKeyCache, PublicKeyCache } from '../../shared/crypto/cache.js';
-import { pkcs8, spki, type KeyAlgorithm } from '../../shared/crypto/der.js';
+import { pkcs8, type KeyAlgorithm } from '../../shared/crypto/der.js';
 import {
   DH_PARAMS, SIGNATURE_PARAMS, SUITE_PARAMS, type AeadName, type DhGroup, type DhName, type HashName, type SignatureName,
   type SuitePrimitives,
@@ -118,30 +118,73 @@ function nodeAead(name: AeadName): Aead {
   };
 }
 
+// Key import: node's JWK import is 5-30x faster than PKCS #8 / SPKI DER here (OpenSSL 3's DER decoder
+// dominates: measured ~1-3 ms per DER import vs 30-190 us per JWK import under load), and MLS imports
+// many distinct keys (one signature key per member, fresh HPKE node keys every commit).
+const b64u = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url');
+
+const OKP_PUBLIC_LENGTH: Record<'X25519' | 'X448' | 'Ed25519' | 'Ed448', number> = { X25519: 32, X448: 56, Ed25519: 32, Ed448: 57 };
+/** Set when this node version rejects the OKP JWK private import below; PKCS #8 DER is used from then on. */
+let okpJwkPrivateUnsupported = false;
+
 function privateKeyObject(alg: KeyAlgorithm, sk: Uint8Array): nc.KeyObject {
-  const der = pkcs8(alg, sk);
   try {
-    return nc.createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'pkcs8' });
+    if (alg === 'P-256' || alg === 'P-384' || alg === 'P-521') {
+      // EC JWK needs the public point: node's ECDH class derives it from the scalar (one native mult).
+      const e = nc.createECDH(NODE_CURVE[alg]);
+      e.setPrivateKey(sk);
+      const pub = e.getPublicKey();
+      const n = (pub.length - 1) / 2;
+      return nc.createPrivateKey({ key: { kty: 'EC', crv: alg, d: b64u(sk), x: b64u(pub.subarray(1, 1 + n)), y: b64u(pub.subarray(1 + n)) }, format: 'jwk' });
+    }
+    if (!okpJwkPrivateUnsupported) {
+      // OKP private JWK: node requires an `x` member but builds the key from `d` alone (OpenSSL
+      // EVP_PKEY_new_raw_private_key derives the public key), so a placeholder x is given. The
+      // vector and cross-backend tests check that the derived public key and signatures are right.
+      try {
+        return nc.createPrivateKey({ key: { kty: 'OKP', crv: alg, d: b64u(sk), x: b64u(new Uint8Array(OKP_PUBLIC_LENGTH[alg])) }, format: 'jwk' });
+      } catch {
+        okpJwkPrivateUnsupported = true;
+      }
+    }
+    const der = pkcs8(alg, sk);
+    try {
+      return nc.createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'pkcs8' });
+    } finally {
+      wipe(der);
+    }
   } catch (cause) {
+    if (cause instanceof CryptoError) throw cause;
     throw new CryptoError('invalid-private-key', `${alg} private key rejected`, { cause });
-  } finally {
-    wipe(der);
   }
 }
 
 function publicKeyObject(alg: KeyAlgorithm, pk: Uint8Array): nc.KeyObject {
-  const der = spki(alg, pk);
   try {
-    return nc.createPublicKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'spki' });
+    if (alg === 'P-256' || alg === 'P-384' || alg === 'P-521') {
+      const n = (pk.length - 1) / 2;
+      if (pk[0] !== 0x04 || !Number.isInteger(n)) throw new CryptoError('invalid-public-key', `${alg} public key must be an uncompressed point`);
+      // Node checks the point is on the curve on JWK import.
+      return nc.createPublicKey({ key: { kty: 'EC', crv: alg, x: b64u(pk.subarray(1, 1 + n)), y: b64u(pk.subarray(1 + n)) }, format: 'jwk' });
+    }
+    return nc.createPublicKey({ key: { kty: 'OKP', crv: alg, x: b64u(pk) }, format: 'jwk' });
   } catch (cause) {
+    if (cause instanceof CryptoError) throw cause;
     throw new CryptoError('invalid-public-key', `${alg} public key rejected`, { cause });
   }
 }
 
-/** Raw public key of an OKP KeyObject (X25519/X448/Ed25519/Ed448): the SPKI's trailing bytes. */
+/** Raw public key of an OKP KeyObject (X25519/X448/Ed25519/Ed448), via JWK export (x). */
 function rawOkpPublic(key: nc.KeyObject, length: number): Uint8Array {
-  const der = key.export({ format: 'der', type: 'spki' });
-  return out(der.subarray(der.length - length) as Buffer);
+  const jwk = (key.type === 'private' ? nc.createPublicKey(key) : key).export({ format: 'jwk' });
+  const x = out(Buffer.from(jwk.x ?? '', 'base64url'));
+  if (x.length !== length) throw new CryptoError('unsupported-algorithm', 'unexpected public key export');
+  return x;
+}
+
+/** Diagnostics for tests: whether the fast OKP JWK private-key import path is in use. */
+export function nodeCryptoDiagnostics(): { okpJwkPrivateImport: boolean } {
+  return { okpJwkPrivateImport: !okpJwkPrivateUnsupported };
 }
 
 /** Raw private key of an OKP KeyObject: the PKCS #8's trailing bytes (CurvePrivateKey OCTET STRING). */
@@ -166,7 +209,7 @@ function nodeDh(name: DhName): DhGroup {
         const pair = nc.generateKeyPairSync(type as 'x25519');
         return { privateKey: rawOkpPrivate(pair.privateKey, Nsk), publicKey: rawOkpPublic(pair.publicKey, Npk) };
       },
-      publicKeyFromPrivate: async (sk) => rawOkpPublic(nc.createPublicKey(await priv(sk)), Npk),
+      publicKeyFromPrivate: async (sk) => rawOkpPublic(await priv(sk), Npk),
       dh: async (sk, pk) => out(nc.diffieHellman({ privateKey: await priv(sk), publicKey: await pub(pk) })),
       async ephemeralDh(pk) {
         const pair = nc.generateKeyPairSync(type as 'x25519');
@@ -244,7 +287,7 @@ function nodeSignature(name: SignatureName): SignatureScheme {
         }
         return nc.verify(null, msg, key, sig);
       },
-      publicKeyFromPrivate: async (sk) => rawOkpPublic(nc.createPublicKey(await priv(sk)), params.publicKeyLength),
+      publicKeyFromPrivate: async (sk) => rawOkpPublic(await priv(sk), params.publicKeyLength),
     };
   }
   const curve = params.curve!;

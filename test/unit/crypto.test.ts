@@ -11,7 +11,7 @@ import {
 } from '../../shared/crypto/index.js';
 import { derToP1363, p1363ToDer } from '../../shared/crypto/der.js';
 import { webcryptoFallbacks } from '../../shared/crypto/webcrypto.js';
-import { nodeCryptoProvider } from '../../server/crypto-node/mls-node.js';
+import { nodeCryptoDiagnostics, nodeCryptoProvider } from '../../server/crypto-node/mls-node.js';
 
 const BACKENDS: [string, CryptoBackend][] = [['noble', 'noble'], ['webcrypto', 'webcrypto'], ['node', nodeCryptoProvider]];
 const each = (id: SuiteId): [string, CipherSuite][] => BACKENDS.map(([n, b]) => [n, getCipherSuite(id, b)]);
@@ -230,6 +230,17 @@ test('webcrypto backend in Node 20 uses SubtleCrypto for X25519, ECDH, Ed25519 a
     await s.signature.verify(sk.publicKey, EMPTY, await s.signature.sign(sk.privateKey, EMPTY));
   }
   assert.deepEqual(webcryptoFallbacks(), []);
+});
+
+test('node backend uses the fast JWK import for OKP private keys in this Node version', async () => {
+  for (const id of [1, 4] as const) {
+    const s = getCipherSuite(id, nodeCryptoProvider);
+    const kp = await s.signature.generateKeyPair();
+    assert.equal(await s.signature.verify(kp.publicKey, EMPTY, await s.signature.sign(kp.privateKey.slice(), EMPTY)), true);
+    const hk = await s.hpke.generateKeyPair();
+    assert.equal(toHex(await s.hpke.publicKeyFromPrivate(hk.privateKey.slice())), toHex(hk.publicKey));
+  }
+  assert.deepEqual(nodeCryptoDiagnostics(), { okpJwkPrivateImport: true });
 });
 
 test('signature edge cases: every backend gives the same answer (MLS members must agree)', async () => {
