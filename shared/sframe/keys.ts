@@ -156,14 +156,14 @@ export class SFrameReceiveKey {
   readonly kid: bigint;
   #aead: SFrameAead | undefined;
   #salt: Uint8Array;
-  readonly #window: ReplayWindow;
+  readonly #replayWindow: ReplayWindow;
 
   private constructor(suite: SFrameSuite, kid: bigint, aead: SFrameAead, salt: Uint8Array, window: ReplayWindow) {
     this.suite = suite;
     this.kid = kid;
     this.#aead = aead;
     this.#salt = salt;
-    this.#window = window;
+    this.#replayWindow = window;
   }
 
   static async create(
@@ -191,7 +191,7 @@ export class SFrameReceiveKey {
 
   /** Highest CTR accepted so far (-1n if none). */
   get highestCounter(): bigint {
-    return this.#window.highest;
+    return this.#replayWindow.highest;
   }
 
   /**
@@ -211,7 +211,7 @@ export class SFrameReceiveKey {
     const nonce = formNonce(this.#salt, header.ctr);
     const plaintext = await aead.open(nonce, aad, ciphertext.subarray(header.length));
     if (plaintext === null) throw new SFrameError('auth-failed', `tag does not verify for KID ${this.kid}`);
-    if (!this.#window.accept(header.ctr)) {
+    if (!this.#replayWindow.accept(header.ctr)) {
       wipe(plaintext);
       throw new SFrameError('replay', `CTR ${header.ctr} of KID ${this.kid} was already accepted or is too old`);
     }
