@@ -4,7 +4,7 @@
 // proposals for members that left. It can propose, never commit, and holds no group secret.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { utf8, wipe } from '../../shared/bytes/index.js';
-import { createExternalRemoveProposal } from '../../shared/mls/index.js';
+import { externalRemoveProposal } from './remove-proposal.js';
 
 export const SERVER_IDENTITY = 'sealed-call-server';
 export const EXTERNAL_SENDER_SUITE = 1;
@@ -27,7 +27,7 @@ export class ExternalSender {
   readonly #privateKey: Uint8Array;
   #makeRemove: RemoveProposalFn | undefined;
 
-  /** makeRemove: the shared/mls createExternalRemoveProposal (default: shared/mls). */
+  /** makeRemove: the shared/mls createExternalRemoveProposal (default: remove-proposal.ts). */
   constructor(o: { privateKey?: Uint8Array; makeRemove?: RemoveProposalFn } = {}) {
     const privateKey = o.privateKey;
     this.#makeRemove = o.makeRemove;
@@ -36,10 +36,10 @@ export class ExternalSender {
     this.publicKey = keys.publicKey;
   }
 
-  /** RFC 9420 §12.1.3 Remove, sent as an external-sender PublicMessage (shared/mls does the framing and signature). */
+  /** RFC 9420 §12.1.3 Remove, sent as an external-sender PublicMessage (remove-proposal.ts frames and signs it). */
   async removeProposal(groupId: Uint8Array, epoch: bigint, removedLeaf: number): Promise<Uint8Array> {
     if (!this.#makeRemove) {
-      this.#makeRemove = createExternalRemoveProposal;
+      this.#makeRemove = async (p) => externalRemoveProposal(p);
     }
     return this.#makeRemove({
       groupId,

@@ -206,3 +206,23 @@ test('the group ends with its last member', () => {
   ds.addConnection('b');
   assert.deepEqual(ds.createGroup('b', gi(0n), 0), { epoch: '0' });
 });
+
+test("the server's Remove proposal is byte-identical to shared/mls createExternalRemoveProposal and members accept it", async () => {
+  const { externalRemoveProposal } = await import('../../server/delivery/remove-proposal.js');
+  const mls = await import('../../shared/mls/index.js');
+  const { utf8 } = await import('../../shared/bytes/index.js');
+  const server = await mls.generateSignatureKeyPair(1);
+  let alice = await mls.createGroup({ groupId: utf8('room-x'), identity: utf8('alice'), externalSenders: [{ signatureKey: server.publicKey, identity: utf8('sealed-call-server') }] });
+  const { commit, pendingState: bob } = await mls.joinExternal({ groupInfo: await mls.groupInfo(alice), identity: utf8('bob') });
+  alice = (await mls.processMessage(alice, commit)).newState;
+  const o = { groupId: utf8('room-x'), epoch: 1n, removedLeaf: 1, senderIndex: 0, signaturePrivateKey: server.privateKey };
+  const ours = externalRemoveProposal(o);
+  assert.deepEqual(ours, await mls.createExternalRemoveProposal(o), 'Ed25519 is deterministic: same bytes');
+  const r = await mls.processMessage(alice, ours);
+  assert.equal(r.kind, 'proposal');
+  assert.equal(r.kind === 'proposal' && r.removedLeaf, 1);
+  // A proposal signed by another key is rejected by members.
+  const other = await mls.generateSignatureKeyPair(1);
+  await assert.rejects(mls.processMessage(alice, externalRemoveProposal({ ...o, signaturePrivateKey: other.privateKey })));
+  void bob;
+});
