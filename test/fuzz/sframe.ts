@@ -25,6 +25,14 @@ export interface FuzzReport {
   failures: string[];
   /** How often each outcome occurred (e.g. "decode:ok", "unprotect:auth-failed", "bridge:malformed"). */
   outcomes: Record<string, number>;
+  /** Heap growth over the run (bytes; after GC when node runs with --expose-gc) and wall time. */
+  heapGrowth: number;
+  seconds: number;
+}
+
+function heapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
 }
 
 const UNPROTECT_CODES: ReadonlySet<SFrameErrorCode> = new Set([
@@ -93,10 +101,12 @@ interface Seed {
 
 export async function fuzzSFrame(cases: number, seed: number): Promise<FuzzReport> {
   if (!Number.isInteger(cases) || cases < 0) throw new RangeError(`cases must be a non-negative integer, got ${cases}`);
+  const started = performance.now();
+  const heapBefore = heapUsed();
   const rand = prng(seed);
   const vectors = loadSFrameVectors();
   const backends: SFrameBackend[] = [nobleBackend, webCryptoBackend, nodeSFrameBackend];
-  const report: FuzzReport = { cases, seed, failures: [], outcomes: {} };
+  const report: FuzzReport = { cases, seed, failures: [], outcomes: {}, heapGrowth: 0, seconds: 0 };
   const count = (k: string) => (report.outcomes[k] = (report.outcomes[k] ?? 0) + 1);
   const fail = (msg: string) => {
     if (report.failures.length < 50) report.failures.push(msg);
@@ -175,6 +185,8 @@ export async function fuzzSFrame(cases: number, seed: number): Promise<FuzzRepor
   }
   for (const row of contexts) for (const c of row) c.close();
   bridge.close();
+  report.heapGrowth = heapUsed() - heapBefore;
+  report.seconds = (performance.now() - started) / 1000;
   return report;
 }
 
@@ -182,9 +194,8 @@ export async function fuzzSFrame(cases: number, seed: number): Promise<FuzzRepor
 if (import.meta.url === `file://${process.argv[1]}`) {
   const cases = Number(process.argv[2] ?? 100000);
   const seed = Number(process.argv[3] ?? 1);
-  const t0 = performance.now();
   const r = await fuzzSFrame(cases, seed);
-  console.log(`sframe fuzz: ${r.cases} cases, seed ${r.seed}, ${r.failures.length} failures, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`sframe fuzz: ${r.cases} cases, seed ${r.seed}, ${r.failures.length} failures, ${r.seconds.toFixed(1)} s`);
   console.log(JSON.stringify(r.outcomes));
   for (const f of r.failures) console.log(`  ${f}`);
   process.exit(r.failures.length === 0 ? 0 : 1);
