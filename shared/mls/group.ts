@@ -47,6 +47,7 @@ import { encodeGroupSecrets, readGroupSecrets, type GroupSecrets } from './wire/
 import { encodeKeyPackage, encodeKeyPackageTBS, type KeyPackage } from './wire/keyPackage.js';
 import { encodeLeafNodeTBS, LeafNodeSource, type LeafNode } from './wire/leafNode.js';
 import { decodeMLSMessage, encodeMLSMessage, type MLSMessage } from './wire/mlsMessage.js';
+import type { Welcome } from './wire/welcome.js';
 import { decodeRatchetTree, encodeRatchetTree, NodeType, type NodeList } from './wire/node.js';
 import { PSKType, ResumptionPSKUsage, type PreSharedKeyID } from './wire/preSharedKeyId.js';
 import { ProposalType, proposalTypeName, type Proposal } from './wire/proposal.js';
@@ -683,31 +684,36 @@ export interface JoinWelcomeOptions extends CryptoOption {
   /** Skip the lifetime check on members' leaves (default true: they are the group's business). */
 }
 
-export async function joinWelcomeState(o: JoinWelcomeOptions): Promise<GroupState> {
-  const msg = o.welcome instanceof Uint8Array ? decodeMessage(o.welcome) : o.welcome;
-  check(msg.wireFormat === WireFormat.mls_welcome, 'wrong-wire-format', 'not a Welcome');
-  const w = msg.welcome;
-  check(w.cipherSuite === o.keyPackage.cipherSuite, 'welcome-suite', 'Welcome cipher suite differs from the KeyPackage (§12.4.3.1)');
-  const suite = suiteFor(w.cipherSuite as SuiteId, o);
-  const ref = await makeKeyPackageRef(suite, encodeKeyPackage(o.keyPackage));
+/**
+ * Opens a Welcome (§12.4.3.1): finds our EncryptedGroupSecrets by KeyPackageRef, decrypts the
+ * GroupSecrets with the init key, derives psk_secret and welcome_secret, decrypts the GroupInfo.
+ */
+export async function openWelcome(
+  suite: CipherSuite,
+  w: Welcome,
+  keyPackage: KeyPackage,
+  initPrivateKey: Uint8Array,
+  externalPsks: Record<string, Uint8Array>,
+): Promise<{ groupSecrets: GroupSecrets; groupInfo: GroupInfo; pskSecret: Uint8Array }> {
+  check(w.cipherSuite === keyPackage.cipherSuite, 'welcome-suite', 'Welcome cipher suite differs from the KeyPackage (§12.4.3.1)');
+  const ref = await makeKeyPackageRef(suite, encodeKeyPackage(keyPackage));
   const entry = w.secrets.find((s) => equal(s.newMember, ref));
   check(entry !== undefined, 'welcome-not-for-us', 'no EncryptedGroupSecrets for this KeyPackage (§12.4.3.1)');
   let gsBytes: Uint8Array;
   try {
-    gsBytes = await decryptWithLabel(suite, o.private.initPrivateKey, 'Welcome', w.encryptedGroupInfo, entry.encryptedGroupSecrets.kemOutput, entry.encryptedGroupSecrets.ciphertext);
+    gsBytes = await decryptWithLabel(suite, initPrivateKey, 'Welcome', w.encryptedGroupInfo, entry.encryptedGroupSecrets.kemOutput, entry.encryptedGroupSecrets.ciphertext);
   } catch {
     throw new MlsError('welcome-decrypt', 'GroupSecrets do not decrypt (§12.4.3.1)');
   }
   const gs = wrapCodec(() => decode(gsBytes, readGroupSecrets, 'GroupSecrets'), 'GroupSecrets');
   wipe(gsBytes);
-  const externalPsks: Record<string, Uint8Array> = Object.fromEntries((o.externalPsks ?? []).map((p) => [toHex(p.pskId), p.psk]));
   const psks = gs.psks.map((id) => {
     if (id.pskType === PSKType.external) {
       const psk = externalPsks[toHex(id.pskId)];
       if (!psk) throw new MlsError('unknown-psk', 'Welcome needs an external PSK this client lacks (§12.4.3.1)');
       return { id, psk };
     }
-    throw new MlsError('unknown-psk', 'resumption PSKs in a Welcome are not supported by this client');
+    throw new MlsError('unknown-psk', 'resumption PSKs in a Welcome need the old group state (not supported)');
   });
   const pskSecret = await ks.pskSecret(suite, psks);
   const prk = await suite.kdf.extract(gs.joinerSecret, pskSecret);
@@ -723,6 +729,17 @@ export async function joinWelcomeState(o: JoinWelcomeOptions): Promise<GroupStat
     wipe(key, nonce, welcomeSecret);
   }
   const gi = wrapCodec(() => decode(giBytes, readGroupInfo, 'GroupInfo'), 'GroupInfo');
+  return { groupSecrets: gs, groupInfo: gi, pskSecret };
+}
+
+export async function joinWelcomeState(o: JoinWelcomeOptions): Promise<GroupState> {
+  const msg = o.welcome instanceof Uint8Array ? decodeMessage(o.welcome) : o.welcome;
+  check(msg.wireFormat === WireFormat.mls_welcome, 'wrong-wire-format', 'not a Welcome');
+  const w = msg.welcome;
+  check(w.cipherSuite === o.keyPackage.cipherSuite, 'welcome-suite', 'Welcome cipher suite differs from the KeyPackage (§12.4.3.1)');
+  const suite = suiteFor(w.cipherSuite as SuiteId, o);
+  const externalPsks: Record<string, Uint8Array> = Object.fromEntries((o.externalPsks ?? []).map((p) => [toHex(p.pskId), p.psk]));
+  const { groupSecrets: gs, groupInfo: gi, pskSecret } = await openWelcome(suite, w, o.keyPackage, o.private.initPrivateKey, externalPsks);
   const gc = gi.groupContext;
   check(gc.cipherSuite === w.cipherSuite, 'welcome-suite', 'GroupInfo cipher suite differs from the Welcome (§12.4.3.1)');
   const tree = treeForGroupInfo(gi, o.ratchetTree);
