@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { composeKid, KeyBridge, ManualClock, parseKid, senderIndexBits, type DecryptResult, type KeyBridgeOptions } from '../../shared/keybridge/index.js';
-import { decodeHeader, isSFrameError, nobleBackend, type SFrameErrorCode } from '../../shared/sframe/index.js';
+import { decodeHeader, isSFrameError, nobleBackend, type SFrameBackend, type SFrameErrorCode } from '../../shared/sframe/index.js';
 import { nodeSFrameBackend } from '../../server/crypto-node/sframe-node.js';
 
 function key(seed: number, length = 16): Uint8Array {
@@ -306,4 +306,48 @@ test('frames from senders outside the tree are dropped as unknown-sender', async
   fails(await bob.decrypt(await mallory.encrypt(0, new Uint8Array(1))), 'unknown-sender');
   mallory.close();
   bob.close();
+});
+
+test('keys of removed epochs are destroyed: after the grace period, on same-slot replacement, and on close()', async () => {
+  let live = 0;
+  const counting: SFrameBackend = {
+    name: 'counting',
+    hkdfExtract: (h, s, i) => nodeSFrameBackend.hkdfExtract(h, s, i),
+    hkdfExpand: (h, p, i, l) => nodeSFrameBackend.hkdfExpand(h, p, i, l),
+    async importAead(suite, k) {
+      const inner = await nodeSFrameBackend.importAead(suite, k);
+      live++;
+      let destroyed = false;
+      return {
+        seal: (n, a, p, x) => inner.seal(n, a, p, x),
+        open: (n, a, c) => inner.open(n, a, c),
+        destroy() {
+          if (!destroyed) live--;
+          destroyed = true;
+          inner.destroy();
+        },
+      };
+    },
+  };
+  const clock = new ManualClock();
+  const alice = new KeyBridge({ backend: counting, clock, epochBits: 1 });
+  const bob = new KeyBridge({ backend: counting, clock, epochBits: 1 });
+  alice.installEpoch(1n, key(1), 2, 0);
+  bob.installEpoch(1n, key(1), 2, 1);
+  ok(await bob.decrypt(await alice.encrypt(0, new Uint8Array(1))));
+  assert.equal(live, 2); // alice's send key, bob's receive key
+  alice.installEpoch(2n, key(2), 2, 0);
+  bob.installEpoch(2n, key(2), 2, 1);
+  ok(await bob.decrypt(await alice.encrypt(0, new Uint8Array(1))));
+  assert.equal(live, 4);
+  clock.advance(2000); // epoch 1's grace period ends
+  await settle();
+  assert.equal(live, 2);
+  alice.installEpoch(4n, key(4), 2, 0); // same low bit as epoch 2: replaces it at once
+  await settle();
+  assert.equal(live, 1); // alice's epoch-2 send key is gone; bob still holds epoch 2
+  alice.close();
+  bob.close();
+  await settle();
+  assert.equal(live, 0);
 });
