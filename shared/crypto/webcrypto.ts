@@ -207,10 +207,25 @@ function toBase64Url(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * Set when this runtime cannot export the public point of an EC private key imported without one
+ * (Firefox/NSS: OperationError on exportKey('jwk')); noble computes those public keys from then on.
+ */
+let ecJwkExportUnsupported = false;
+
 /** Public key from a private key: import extractable, export JWK, read x (and y). */
 async function publicFromPrivateViaJwk(alg: KeyAlgorithm, algorithm: AlgorithmIdentifier | EcKeyImportParams, usages: KeyUsage[], sk: Uint8Array): Promise<Uint8Array> {
+  if (isCurve(alg) && ecJwkExportUnsupported) return nobleDh(alg).publicKeyFromPrivate(sk);
   const key = await importPrivate(alg, algorithm, usages, sk, true);
-  const jwk = await subtle().exportKey('jwk', key);
+  let jwk: JsonWebKey;
+  try {
+    jwk = await subtle().exportKey('jwk', key);
+  } catch (err) {
+    if (!isCurve(alg)) throw err;
+    ecJwkExportUnsupported = true;
+    fallbacks.add('EC public key from private key (JWK export)');
+    return nobleDh(alg).publicKeyFromPrivate(sk);
+  }
   if (jwk.d !== undefined) jwk.d = '';
   if (typeof jwk.x !== 'string') throw new CryptoError('unsupported-algorithm', 'JWK export without x');
   const x = fromBase64Url(jwk.x);
