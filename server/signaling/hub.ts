@@ -260,8 +260,16 @@ export class Hub implements ConnectionHandler {
       return result;
     }
     room = await this.#room(msg.room);
-    if (conn.closed || this.#closed) throw new RequestError(ErrorCode.internal, 'connection closed');
-    if (conn.session) throw new RequestError(ErrorCode.alreadyJoined, 'this connection is already in a room');
+    const bail = (e: RequestError) => {
+      // A room created for a join that did not happen must not linger (it would count against maxRooms).
+      if (room && room.sessions.size === 0) {
+        room.close();
+        if (this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+      }
+      return e;
+    };
+    if (conn.closed || this.#closed) throw bail(new RequestError(ErrorCode.internal, 'connection closed'));
+    if (conn.session) throw bail(new RequestError(ErrorCode.alreadyJoined, 'this connection is already in a room'));
     if (room.sessions.size >= this.config.maxMembersPerRoom) {
       throw new RequestError(ErrorCode.roomFull, `room ${msg.room} has ${this.config.maxMembersPerRoom} members`);
     }

@@ -132,3 +132,17 @@ test('a missing worker binary: one line, exit 1', async () => {
   assert.equal(lines.length, 1, r.err());
   assert.match(lines[0]!, /mediasoup worker binary not found.*npm install/);
 });
+
+test('config: env overrides by name; a bad value is a ConfigError naming the variable', async () => {
+  const { loadConfig, ConfigError } = await import('../../server/config.js');
+  const c = loadConfig({ PORT: '4000', HOST: '127.0.0.1', MAX_MEMBERS_PER_ROOM: '7', HEARTBEAT_INTERVAL_MS: '500', ANNOUNCED_IP: '203.0.113.5', JOIN_TOKEN_SECRET: 'x'.repeat(20) });
+  assert.equal(c.port, 4000);
+  assert.equal(c.maxMembersPerRoom, 7);
+  assert.equal(c.heartbeatIntervalMs, 500);
+  assert.equal(c.announcedIp, '203.0.113.5');
+  assert.equal(loadConfig({}).host, '0.0.0.0');
+  assert.ok(loadConfig({}).heartbeatIntervalMs + loadConfig({}).heartbeatTimeoutMs <= 5000, 'a dead peer is detected within 5 s by default');
+  assert.throws(() => loadConfig({ PORT: 'abc' }), (e: Error) => e instanceof ConfigError && /PORT/.test(e.message));
+  assert.throws(() => loadConfig({ RTC_MIN_PORT: '50000', RTC_MAX_PORT: '40000' }), ConfigError);
+  assert.throws(() => loadConfig({ JOIN_TOKEN_SECRET: 'short' }), /JOIN_TOKEN_SECRET/);
+});

@@ -226,3 +226,19 @@ test("the server's Remove proposal is byte-identical to shared/mls createExterna
   await assert.rejects(mls.processMessage(alice, externalRemoveProposal({ ...o, signaturePrivateKey: other.privateKey })));
   void bob;
 });
+
+test('a Welcome goes out only with its accepted commit, and only to connections outside the group', () => {
+  const { ds, sent } = setup();
+  for (const id of ['a', 'b', 'newcomer']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  const welcome = b64(new Uint8Array([0, 1, 0, 3, 0, 1, 0]));
+  // Stale: refused, no Welcome.
+  assert.equal(code(() => ds.commit('a', { commit: memberCommit(0n, 0), groupInfo: gi(1n), leafIndex: 0, welcome })), 'stale-epoch');
+  assert.equal(sent.filter((s) => s.type === 'welcome').length, 0);
+  // Not a Welcome: refused before acceptance.
+  assert.equal(code(() => ds.commit('a', { commit: memberCommit(1n, 0), groupInfo: gi(2n), leafIndex: 0, welcome: gi(1n) })), 'bad-message');
+  assert.equal(ds.epoch, 1n);
+  ds.commit('a', { commit: memberCommit(1n, 0), groupInfo: gi(2n), leafIndex: 0, welcome });
+  assert.deepEqual(sent.filter((s) => s.type === 'welcome').map((s) => s.to), ['newcomer']);
+});
