@@ -1,0 +1,261 @@
+// Browser participants: headless Chromium (puppeteer-core) on the real page, one browser per participant
+// with a fresh --user-data-dir, fake camera and microphone, autojoin.
+//
+// Timing probe: the page's window.__e2ee hook gives counters the transform worker posts every 250 ms. For
+// finer times, a script installed before the page loads wraps window.Worker, asks the transform worker for
+// its counters every 25 ms (the worker's own `get-stats` message, client/e2ee/messages.ts) and records when
+// each epoch was installed and first used to encrypt / decrypt, and the first frame from each peer. It
+// reads counters only: no keys, no media.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import type { LoadEvent, LossReason } from './events.js';
+import { lossReasonOf } from './events.js';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/** Runs in the page before its scripts (page.evaluateOnNewDocument). Plain JS: no imports. */
+const PROBE = `(() => {
+  const probe = { epochs: {}, enc: {}, dec: {}, from: {}, drops: {}, workerEpoch: '' };
+  const seen = {};
+  const workers = [];
+  const Orig = window.Worker;
+  if (!Orig) return;
+  class ProbedWorker extends Orig {
+    constructor(url, opts) {
+      super(url, opts);
+      workers.push(this);
+      this.addEventListener('message', (ev) => onMsg(ev.data));
+    }
+  }
+  window.Worker = ProbedWorker;
+  setInterval(() => { for (const w of workers) { try { w.postMessage({ type: 'get-stats' }); } catch (e) {} } }, 25);
+  function onMsg(m) {
+    if (!m || m.type !== 'stats' || !Array.isArray(m.streams)) return;
+    const t = Date.now();
+    if (m.epoch && !(m.epoch in probe.epochs)) probe.epochs[m.epoch] = t;
+    probe.workerEpoch = m.epoch || '';
+    for (const s of m.streams) {
+      const prev = seen[s.id] || { enc: 0, dec: 0 };
+      if (s.direction === 'send' && s.framesEncrypted > prev.enc && s.lastEpoch && !(s.lastEpoch in probe.enc)) probe.enc[s.lastEpoch] = t;
+      if (s.direction === 'recv' && s.framesDecrypted > prev.dec) {
+        if (s.lastEpoch && !(s.lastEpoch in probe.dec)) probe.dec[s.lastEpoch] = t;
+        if (s.peer && !(s.peer in probe.from)) probe.from[s.peer] = t;
+      }
+      if (s.direction === 'recv') probe.drops[s.id] = { peer: s.peer, reasons: Object.assign({}, s.dropReasons || {}) };
+      seen[s.id] = { enc: s.framesEncrypted, dec: s.framesDecrypted };
+    }
+  }
+  Object.defineProperty(window, '__loadProbe', { value: { snapshot: () => JSON.parse(JSON.stringify(probe)) } });
+})();`;
+
+interface ProbeSnapshot {
+  epochs: Record<string, number>;
+  enc: Record<string, number>;
+  dec: Record<string, number>;
+  from: Record<string, number>;
+  drops: Record<string, { peer: string; reasons: Record<string, number> }>;
+  workerEpoch: string;
+}
+
+interface PageStatus {
+  phase: string;
+  error: { code: string; title: string; detail: string } | null;
+  status: {
+    memberId: string;
+    epoch: string | null;
+    members: Array<{ memberId: string; name: string }>;
+    streams: Array<{ direction: string; kind: string; peer: string; framesEncrypted: number; framesDecrypted: number; dropReasons?: Record<string, number> }>;
+    workerErrors: string[];
+  } | null;
+  probe: ProbeSnapshot | null;
+}
+
+export class BrowserParticipant {
+  readonly pid: string;
+  #browser: Browser | null = null;
+  #page: Page | null = null;
+  #userDataDir: string | null = null;
+  #emit: (ev: LoadEvent) => void;
+  #reported = { epochs: new Set<string>(), enc: new Set<string>(), dec: new Set<string>(), from: new Set<string>() };
+  #drops = new Map<string, number>();
+  #joinedAt: number | null = null;
+  #errorsSeen = 0;
+  #closed = false;
+  framesEncrypted = 0;
+  framesDecrypted = 0;
+
+  constructor(pid: string, emit: (ev: LoadEvent) => void) {
+    this.pid = pid;
+    this.#emit = emit;
+  }
+
+  get pidOfBrowser(): number | null {
+    return this.#browser?.process()?.pid ?? null;
+  }
+  get joined(): boolean {
+    return this.#joinedAt !== null;
+  }
+
+  async launch(chromiumPath: string): Promise<void> {
+    const { default: puppeteer } = await import('puppeteer-core');
+    this.#userDataDir = mkdtempSync(path.join(os.tmpdir(), `loadtest-${this.pid}-`));
+    this.#browser = await puppeteer.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      userDataDir: this.#userDataDir,
+      args: CHROMIUM_ARGS,
+      protocolTimeout: 60_000,
+    });
+    this.#page = await this.#browser.newPage();
+    await this.#page.evaluateOnNewDocument(PROBE);
+    this.#page.on('pageerror', (e) => this.#emit({ type: 'error', pid: this.pid, at: Date.now(), message: `page error: ${String((e as Error).message ?? e).slice(0, 200)}` }));
+  }
+
+  /** Opens the page with autojoin; resolves when the page reports it joined (or throws after timeoutMs). */
+  async join(baseUrl: string, room: string, timeoutMs: number): Promise<void> {
+    const page = this.#page!;
+    const at = Date.now();
+    this.#emit({ type: 'join-start', pid: this.pid, kind: 'browser', at, send: true, recv: true });
+    const url = `${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(this.pid)}&autojoin=1`;
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 30_000 });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.#read();
+      if (s?.error) throw new Error(`${s.error.code}: ${s.error.title} ${s.error.detail}`.slice(0, 300));
+      if (s?.status?.epoch !== null && s?.status?.epoch !== undefined && s.phase === 'joined') {
+        const first = s.probe ? Math.min(...Object.values(s.probe.epochs)) : NaN;
+        this.#joinedAt = Number.isFinite(first) ? first : Date.now();
+        this.#emit({ type: 'joined', pid: this.pid, at: this.#joinedAt, epoch: Number(s.status.epoch) });
+        this.#ingest(s);
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`page did not join within ${timeoutMs} ms (phase ${s?.phase ?? '?'})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async #read(): Promise<PageStatus | null> {
+    const page = this.#page;
+    if (!page || this.#closed) return null;
+    return page
+      .evaluate(() => {
+        const w = window as unknown as {
+          __e2ee?: { phase: string; error: unknown; status(): unknown };
+          __loadProbe?: { snapshot(): unknown };
+        };
+        return {
+          phase: w.__e2ee?.phase ?? 'loading',
+          error: w.__e2ee?.error ?? null,
+          status: w.__e2ee?.status() ?? null,
+          probe: w.__loadProbe?.snapshot() ?? null,
+        };
+      })
+      .catch(() => null) as Promise<PageStatus | null>;
+  }
+
+  /** Reads the page and turns new observations into events. */
+  async poll(): Promise<void> {
+    const s = await this.#read();
+    if (s) this.#ingest(s);
+  }
+
+  #ingest(s: PageStatus): void {
+    const probe = s.probe;
+    const st = s.status;
+    if (!probe || !st) return;
+    const names = new Map(st.members.map((m) => [m.memberId, m.name]));
+    const nameOf = (peer: string) => names.get(peer) ?? peer;
+    for (const [epoch, at] of Object.entries(probe.epochs)) {
+      if (this.#reported.epochs.has(epoch)) continue;
+      this.#reported.epochs.add(epoch);
+      this.#emit({ type: 'epoch', pid: this.pid, at, epoch: Number(epoch), size: st.members.length, continuous: false, added: [], removed: [] });
+    }
+    for (const [epoch, at] of Object.entries(probe.enc)) {
+      if (this.#reported.enc.has(epoch)) continue;
+      this.#reported.enc.add(epoch);
+      this.#emit({ type: 'enc-first', pid: this.pid, epoch: Number(epoch), at });
+    }
+    for (const [epoch, at] of Object.entries(probe.dec)) {
+      if (this.#reported.dec.has(epoch)) continue;
+      this.#reported.dec.add(epoch);
+      this.#emit({ type: 'dec-first', pid: this.pid, epoch: Number(epoch), at });
+    }
+    for (const [peer, at] of Object.entries(probe.from)) {
+      const from = nameOf(peer);
+      if (this.#reported.from.has(from)) continue;
+      this.#reported.from.add(from);
+      this.#emit({ type: 'first-from', pid: this.pid, from, at });
+    }
+    // Drops: deltas per stream and reason, attributed to the worker's current epoch.
+    const current = Number(probe.workerEpoch || st.epoch || -1);
+    const lost = new Map<LossReason, number>();
+    for (const [id, d] of Object.entries(probe.drops)) {
+      for (const [detail, n] of Object.entries(d.reasons)) {
+        const key = `${id}|${detail}`;
+        const before = this.#drops.get(key) ?? 0;
+        if (n > before) {
+          const r = lossReasonOf(detail);
+          lost.set(r, (lost.get(r) ?? 0) + (n - before));
+          this.#drops.set(key, n);
+        }
+      }
+    }
+    for (const [reason, count] of lost) this.#emit({ type: 'lost', pid: this.pid, epoch: current, reason, count, at: Date.now(), beforeJoin: false });
+    let enc = 0;
+    let dec = 0;
+    const decryptedFrom: Record<string, number> = {};
+    for (const x of st.streams) {
+      if (x.direction === 'send') enc += x.framesEncrypted;
+      else {
+        dec += x.framesDecrypted;
+        const from = nameOf(x.peer);
+        decryptedFrom[from] = (decryptedFrom[from] ?? 0) + x.framesDecrypted;
+      }
+    }
+    this.framesEncrypted = enc;
+    this.framesDecrypted = dec;
+    this.#emit({ type: 'counters', pid: this.pid, framesEncrypted: enc, framesDecrypted: dec, decryptedFrom, rtpGaps: 0, commitsProcessed: 0 });
+    for (const e of st.workerErrors.slice(this.#errorsSeen)) this.#emit({ type: 'error', pid: this.pid, at: Date.now(), message: `worker: ${e}`.slice(0, 300) });
+    this.#errorsSeen = st.workerErrors.length;
+  }
+
+  /** End of run: final poll, then close the browser and remove its profile. */
+  async stop(): Promise<void> {
+    if (this.#closed) return;
+    await this.poll().catch(() => undefined);
+    this.#closed = true;
+    this.#emit({ type: 'left', pid: this.pid, at: Date.now(), how: 'stopped' });
+    await this.kill();
+  }
+
+  /** Closes the browser (bounded), killing its process if close hangs. */
+  async kill(): Promise<void> {
+    this.#closed = true;
+    const b = this.#browser;
+    this.#browser = null;
+    if (b) {
+      const proc = b.process();
+      await Promise.race([b.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
+    if (this.#userDataDir) rmSync(this.#userDataDir, { recursive: true, force: true });
+    this.#userDataDir = null;
+  }
+}
