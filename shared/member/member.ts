@@ -121,6 +121,7 @@ export class Member {
   /** Our last commit, for confirmation by replay after a reconnect. */
   #lastCommit: { message: string; pendingState: GroupState } | null = null;
   #members: MemberInfo[] = [];
+  #joinInfo: Results['join'] | null = null;
   #closed = false;
   readonly #listeners = new Map<keyof MemberEvents, Set<Listener<never>>>();
 
@@ -185,6 +186,10 @@ export class Member {
   get members(): MemberInfo[] {
     return this.#members;
   }
+  /** The server's answer to `join` (routerRtpCapabilities, producers already in the room, limits, ...). */
+  get joinInfo(): Results['join'] | null {
+    return this.#joinInfo;
+  }
   get lastSeq(): number {
     return this.#lastSeq;
   }
@@ -231,6 +236,7 @@ export class Member {
     const mls = this.#mls;
     this.#keys ??= await mls.generateSignatureKeyPair(this.#o.suite);
     const res = await this.#ask('join', { room: this.#o.room, name: this.#o.name, ...(this.#o.token ? { token: this.#o.token } : {}) });
+    this.#joinInfo = res;
     this.#memberId = res.memberId;
     this.#resumeToken = res.resumeToken;
     this.#lastSeq = res.lastSeq;
