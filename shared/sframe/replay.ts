@@ -10,6 +10,7 @@ export const MAX_REPLAY_WINDOW = 1 << 16;
 
 export class ReplayWindow {
   readonly size: number;
+  readonly #sizeBig: bigint;
   /** Bit i set: CTR ≡ i (mod size) was accepted (only meaningful for CTRs within the window). */
   readonly #bits: Uint32Array;
   /** Highest accepted CTR, or -1n when nothing was accepted yet. */
@@ -18,6 +19,7 @@ export class ReplayWindow {
   constructor(size: number = DEFAULT_REPLAY_WINDOW) {
     assertInt(size, 'replayWindow', 1, MAX_REPLAY_WINDOW);
     this.size = size;
+    this.#sizeBig = BigInt(size);
     this.#bits = new Uint32Array(Math.ceil(size / 32));
   }
 
@@ -26,7 +28,7 @@ export class ReplayWindow {
   }
 
   #index(ctr: bigint): number {
-    return Number(ctr % BigInt(this.size));
+    return Number(ctr % this.#sizeBig);
   }
 
   #get(i: number): boolean {
@@ -36,7 +38,7 @@ export class ReplayWindow {
   /** True when `ctr` would be accepted now (not seen, not too old). Does not change state. */
   check(ctr: bigint): boolean {
     if (ctr > this.#top) return true;
-    if (this.#top - ctr >= BigInt(this.size)) return false; // too old: left of the window
+    if (this.#top - ctr >= this.#sizeBig) return false; // too old: left of the window
     return !this.#get(this.#index(ctr));
   }
 
@@ -44,8 +46,8 @@ export class ReplayWindow {
   accept(ctr: bigint): boolean {
     if (!this.check(ctr)) return false;
     if (ctr > this.#top) {
-      const advance = this.#top < 0n ? BigInt(this.size) : ctr - this.#top;
-      if (advance >= BigInt(this.size)) {
+      const advance = this.#top < 0n ? this.#sizeBig : ctr - this.#top;
+      if (advance >= this.#sizeBig) {
         this.#bits.fill(0);
       } else {
         // Clear the slots of the CTRs the window skips over (top+1 .. ctr).
