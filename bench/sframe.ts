@@ -48,7 +48,7 @@ async function slice(op: () => Promise<void>, ms: number): Promise<number> {
   return ((t - t0) * 1000) / n;
 }
 
-const SLICES = 6;
+const SLICES = 10;
 
 /**
  * Measures `a` and `b` in alternating slices (a, b, a, b, ...; `total` ms together, after a warm-up) and keeps

@@ -361,6 +361,22 @@ export class KeyBridge {
     return this.#decryptWith(ep, header, frame, metadata, false);
   }
 
+  /**
+   * Removes (and wipes) every epoch older than `epoch` at once, without waiting for the grace period
+   * (cisco/sframe's purge_before): e.g. when a removal must take effect immediately. Returns how many were removed.
+   */
+  removeEpochsBefore(epoch: bigint): number {
+    assertBigInt(epoch, 'epoch', 0n, MAX_UINT64);
+    let n = 0;
+    for (const ep of [...this.#bySlot.values()]) {
+      if (ep.epoch < epoch) {
+        this.#removeEpoch(ep);
+        n++;
+      }
+    }
+    return n;
+  }
+
   stats(): KeyBridgeStats {
     if (!this.#closed) this.#purgeExpired();
     return {

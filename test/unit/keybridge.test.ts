@@ -351,3 +351,21 @@ test('keys of removed epochs are destroyed: after the grace period, on same-slot
   await settle();
   assert.equal(live, 0);
 });
+
+test('removeEpochsBefore wipes older epochs at once (no grace period)', async () => {
+  const clock = new ManualClock();
+  const alice = bridge(clock);
+  const bob = bridge(clock);
+  alice.installEpoch(1n, key(1), 2, 0);
+  bob.installEpoch(1n, key(1), 2, 1);
+  const old = await alice.encrypt(0, new Uint8Array([1]));
+  alice.installEpoch(2n, key(2), 2, 0);
+  bob.installEpoch(2n, key(2), 2, 1);
+  assert.equal(bob.removeEpochsBefore(2n), 1);
+  assert.deepEqual(bob.stats().epochs, [2n]);
+  fails(await bob.decrypt(old), 'expired-epoch');
+  assert.equal(bob.removeEpochsBefore(3n), 1); // the current epoch too, when asked
+  await rejectsWith(bob.encrypt(0, new Uint8Array(1)), 'no-epoch');
+  alice.close();
+  bob.close();
+});
