@@ -169,6 +169,9 @@ export interface LoadReport {
   notes: string[];
 }
 
+/** An epoch replaced within this time may end before every member used it for media. */
+const SUPERSEDED_WITHIN_MS = 1500;
+
 const emptyLoss = (): Record<LossReason, number> => Object.fromEntries(LOSS_REASONS.map((r) => [r, 0])) as Record<LossReason, number>;
 
 export class Collector {
@@ -477,25 +480,31 @@ export class Collector {
       };
       epochList.push(rec);
       if (!acc || acc.at < this.measureFrom) continue;
-      // Expected members: joined before the commit (or the joiner itself), not leaving, not crashed.
+      // Expected members: in the group at this epoch and not leaving before they could converge. A
+      // participant that joined with this very epoch is waited for its keys only (its media set-up is part
+      // of its join time, not of the rotation).
       const deadline = nextAcc?.at ?? Infinity;
-      const expected = parts.filter((p) => {
+      const candidates = parts.filter((p) => {
         if (p.joinFailed) return false;
-        if (p.leaveStartAt !== null && p.leaveStartAt <= (p.epochs.get(epoch)?.at ?? deadline)) return false;
-        if (p.leftAt !== null && p.leftAt <= (p.epochs.get(epoch)?.at ?? deadline)) return false;
         if (p.epochs.has(epoch)) return true;
-        // Not seen: was it a member (joined at or before this epoch) and still around afterwards?
+        // Not seen: was it a member (joined before this epoch) and still around afterwards?
         return p.joinEpoch !== null && p.joinEpoch < epoch && (p.leftAt === null || p.leftAt > deadline) && (p.leaveStartAt === null || p.leaveStartAt > deadline);
       });
-      const senders = new Set(expected.filter((p) => p.send).map((p) => p.pid));
+      const senders = new Set(candidates.filter((p) => p.send && p.joinEpoch !== epoch).map((p) => p.pid));
+      const expected: ParticipantState[] = [];
       let worst = 0;
       let worstSynthetic = 0;
       let worstMls = 0;
       let complete = true;
       let mlsComplete = true;
-      for (const p of expected) {
-        const otherSenders = [...senders].some((s) => s !== p.pid);
-        const c = this.#convergedAt(p, epoch, otherSenders, media);
+      for (const p of candidates) {
+        const otherSenders = [...senders].some((x) => x !== p.pid);
+        const joiner = p.joinEpoch === epoch;
+        const c = this.#convergedAt(p, epoch, otherSenders, media && !joiner);
+        const gone = Math.min(p.leaveStartAt ?? Infinity, p.leftAt ?? Infinity);
+        // Leaving before converging: not owed.
+        if (gone !== Infinity && (c.full === null || c.full > gone)) continue;
+        expected.push(p);
         if (c.mls === null) mlsComplete = false;
         else worstMls = Math.max(worstMls, c.mls - acc.at);
         if (c.full === null || c.full > deadline) {
@@ -516,7 +525,8 @@ export class Collector {
         rec.convergenceMs = Math.round(worst * 10) / 10;
         convAll.push(worst);
         if (expected.some((p) => p.kind === 'synthetic')) convSynthetic.push(worstSynthetic);
-      } else if (nextAcc && rec.missing.length > 0) {
+      } else if (nextAcc && nextAcc.at - acc.at < SUPERSEDED_WITHIN_MS) {
+        // The next commit came before every member could use this epoch: not a failure.
         rec.superseded = true;
         superseded++;
       } else if (expected.length > 0) {

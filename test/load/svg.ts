@@ -151,7 +151,7 @@ export function barChart(o: ChartOptions, categories: Array<string | number>, se
   const totals = categories.map((_, i) => series.reduce((s, se) => s + (se.values[i] ?? 0), 0));
   const points = series.reduce((s, se) => s + se.values.filter((v) => Number.isFinite(v)).length, 0);
   if (n === 0 || points === 0) return empty(o);
-  const f = frame(o, 0, n, o.yMin ?? 0, Math.max(1e-9, ...totals, o.yLine?.value ?? 0));
+  const f = frame(o, 0, n, o.yMin ?? 0, Math.max(totals.some((t) => t > 0 && t < 1) ? 1e-9 : 1, ...totals, o.yLine?.value ?? 0));
   const labelEvery = Math.max(1, Math.ceil(n / 12));
   const parts = axes({ ...o }, { ...f, xTicks: [] }, points);
   const colors = series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
