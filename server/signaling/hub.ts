@@ -27,6 +27,7 @@ export class Hub implements ConnectionHandler {
   readonly connections = new Set<Connection>();
   readonly externalSender: ExternalSender;
   #heartbeat: NodeJS.Timeout | null = null;
+  #lastSweep = Date.now();
   #closed = false;
 
   constructor(
@@ -43,6 +44,11 @@ export class Hub implements ConnectionHandler {
   /** Pings every connection; one silent for heartbeatTimeoutMs is a dead peer: terminated (4002 in the log). */
   #sweep(): void {
     const now = Date.now();
+    // If this process itself stalled (GC, CPU starvation), pongs could not be read meanwhile:
+    // the stall does not count against the peers.
+    const stall = now - this.#lastSweep - this.config.heartbeatIntervalMs;
+    this.#lastSweep = now;
+    if (stall > this.config.heartbeatIntervalMs / 2) for (const conn of this.connections) conn.lastSeen += stall;
     for (const conn of this.connections) {
       if (now - conn.lastSeen > this.config.heartbeatTimeoutMs) {
         this.log(`connection ${conn.id}: no pong for ${now - conn.lastSeen} ms, terminated (heartbeat timeout)`);

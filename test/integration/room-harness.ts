@@ -89,3 +89,18 @@ export async function converge(ps: Participant[], epoch: bigint, timeoutMs = 15_
     assert.equal(roster.length, rosterSize, `${p.name} sees ${rosterSize} members`);
   }
 }
+
+/** Waits until every participant shares one epoch, one authenticator and a roster of `size` (epoch not known in advance). */
+export async function settle(ps: Participant[], size: number, timeoutMs = 20_000): Promise<bigint> {
+  await waitFor(
+    `${ps.length} members settle on one epoch with ${size} in the roster`,
+    () => {
+      const e = ps[0]!.epoch;
+      if (e === null || !ps.every((p) => p.epoch === e && p.epochs.length > 0)) return false;
+      if (!ps.every((p) => p.epochs[p.epochs.length - 1]!.roster.length === size)) return false;
+      return new Set(ps.map((p) => p.auth)).size === 1;
+    },
+    timeoutMs,
+  );
+  return ps[0]!.epoch!;
+}

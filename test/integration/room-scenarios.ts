@@ -13,7 +13,7 @@ import type { RemoveProposalFn } from '../../server/delivery/external-sender.js'
 import { toBase64 } from '../../shared/bytes/index.js';
 import type { MlsApi } from '../../shared/member/index.js';
 import { waitFor } from './helpers.js';
-import { Participant, converge } from './room-harness.js';
+import { Participant, converge, settle } from './room-harness.js';
 
 export interface ScenarioDeps {
   mls: MlsApi;
@@ -106,6 +106,26 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
       await Promise.all(joiners.map((j) => j.join()));
       await converge([a, ...joiners], 4n);
       for (const p of [a, ...joiners]) p.member.close();
+    });
+  });
+
+  test(`${label}: churn: two crashes, a leave and two joins at once; everyone settles on one epoch`, async () => {
+    await withServer(async (s) => {
+      const r = room();
+      const ps: Participant[] = [];
+      for (const name of ['p0', 'p1', 'p2', 'p3', 'p4']) ps.push(await new Participant(name, s.wsUrl, r, mls, { staggerMs: 200 }).join());
+      await converge(ps, 4n);
+      const joiners = await Promise.all(['q0', 'q1'].map((name) => new Participant(name, s.wsUrl, r, mls, { staggerMs: 200 }).connect()));
+      ps[1]!.crash();
+      ps[3]!.crash();
+      const leaving = ps[4]!.leave();
+      await Promise.all([...joiners.map((j) => j.join()), leaving]);
+      const remaining = [ps[0]!, ps[2]!, ...joiners];
+      const epoch = await settle(remaining, 4);
+      // 2 joins + 3 removals: at most 5 epochs, at least 3 (removals may share a commit).
+      assert.ok(epoch >= 7n && epoch <= 9n, `epoch ${epoch}`);
+      await waitFor('the DS agrees', () => s.hub.rooms.get(r)!.ds.epoch === epoch && s.hub.rooms.get(r)!.ds.pendingRemovals.length === 0, 5000);
+      for (const p of remaining) p.member.close();
     });
   });
 
