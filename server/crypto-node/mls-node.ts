@@ -219,15 +219,21 @@ function nodeDh(name: DhName): DhGroup {
     };
   }
   // P-curves: node's ECDH class takes the raw scalar and the SEC1 point directly and checks the
-  // point is on the curve (ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY).
+  // point is on the curve (ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY). setPrivateKey() costs a scalar
+  // multiplication (it computes the public key), so the ECDH object is cached per private key:
+  // publicKeyFromPrivate (DeriveKeyPair) then DH with the same key array costs one multiplication each.
   const curve = NODE_CURVE[name];
-  const withKey = <T>(sk: Uint8Array, fn: (e: nc.ECDH) => T): T => {
-    const e = nc.createECDH(curve);
-    try {
-      e.setPrivateKey(sk);
-    } catch (cause) {
-      throw new CryptoError('invalid-private-key', `${name} private key rejected`, { cause });
-    }
+  const ecdhObjects = new PrivateKeyCache<nc.ECDH>();
+  const withKey = async <T>(sk: Uint8Array, fn: (e: nc.ECDH) => T): Promise<T> => {
+    const e = await ecdhObjects.get(sk, async (b) => {
+      const obj = nc.createECDH(curve);
+      try {
+        obj.setPrivateKey(b);
+      } catch (cause) {
+        throw new CryptoError('invalid-private-key', `${name} private key rejected`, { cause });
+      }
+      return obj;
+    });
     return fn(e);
   };
   const compute = (e: nc.ECDH, pk: Uint8Array): Uint8Array => {
@@ -251,8 +257,8 @@ function nodeDh(name: DhName): DhGroup {
       const publicKey = out(e.generateKeys());
       return { privateKey: fixed(e.getPrivateKey()), publicKey };
     },
-    publicKeyFromPrivate: async (sk) => withKey(sk, (e) => out(e.getPublicKey())),
-    dh: async (sk, pk) => withKey(sk, (e) => compute(e, pk)),
+    publicKeyFromPrivate: (sk) => withKey(sk, (e) => out(e.getPublicKey())),
+    dh: (sk, pk) => withKey(sk, (e) => compute(e, pk)),
     async ephemeralDh(pk) {
       const e = nc.createECDH(curve);
       const publicKey = out(e.generateKeys());
