@@ -328,13 +328,20 @@ export async function computePathParentHashes(
   leaf: LeafIndex,
   path: readonly NodeIndex[],
 ): Promise<{ tree: RatchetTree; leafParentHash: Uint8Array }> {
-  let t = tree;
+  // One copy for the whole path; the copy is ours, so it is filled in place below.
+  const t = withNodes(tree, []);
+  const n = leafCount(t);
+  const r = tm.root(n);
   let above: Uint8Array = new Uint8Array(0); // parent hash field for the topmost node: empty
   for (let i = path.length - 1; i >= 0; i--) {
     const p = path[i]!;
     const pn = parentAt(t, p)!;
     const updated: ParentNode = { ...pn, parentHash: above };
-    t = withNodes(t, [[p, { nodeType: NodeType.parent, parent: updated }]]);
+    t.nodes[p] = { nodeType: NodeType.parent, parent: updated };
+    for (let x = p; ; x = tm.parent(x, n)) {
+      t.hashes[x] = null;
+      if (x === r) break;
+    }
     const { sibling } = childrenToward(p, 2 * leaf);
     const sibHash = await treeHash(suite, t, sibling);
     above = await parentHash(suite, updated.encryptionKey, updated.parentHash, sibHash);

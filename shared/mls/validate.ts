@@ -78,15 +78,30 @@ export function validateLeafAgainstGroup(leaf: LeafNode, tree: RatchetTree, gc: 
     const lt = leaf.lifetime!;
     check(lt.notBefore <= now && now <= lt.notAfter, 'leaf-lifetime', 'leaf lifetime does not cover the current time (§7.3)');
   }
-  // Credential type supported by every member and vice versa; keys unique (§7.3).
-  for (const l of nonBlankLeaves(tree)) {
+  // Credential type supported by every member and vice versa; keys unique (§7.3). This loop is
+  // the O(n) part of processing a commit: no allocation and no message building per leaf.
+  const myType = leaf.credential.credentialType;
+  const myCreds = leaf.capabilities.credentials;
+  const n = leafCount(tree);
+  for (let l = 0; l < n; l++) {
     if (l === ctx.leafIndex) continue;
-    const other = leafAt(tree, l)!;
-    check(other.capabilities.credentials.includes(leaf.credential.credentialType), 'leaf-credential', `member ${l} does not support the credential type (§7.3)`);
-    check(leaf.capabilities.credentials.includes(other.credential.credentialType), 'leaf-credential', `leaf does not support member ${l}'s credential type (§7.3)`);
-    check(!equal(other.signatureKey, leaf.signatureKey), 'duplicate-signature-key', `signature key already used by leaf ${l} (§7.3)`);
-    check(!equal(other.encryptionKey, leaf.encryptionKey), 'duplicate-encryption-key', `encryption key already used by leaf ${l} (§7.3)`);
+    const node = tree.nodes[2 * l];
+    if (!node || node.nodeType !== 1) continue;
+    const other = node.leaf;
+    if (!other.capabilities.credentials.includes(myType)) throw new MlsError('leaf-credential', `member ${l} does not support the credential type (§7.3)`);
+    if (other.credential.credentialType !== myType && !myCreds.includes(other.credential.credentialType)) {
+      throw new MlsError('leaf-credential', `leaf does not support member ${l}'s credential type (§7.3)`);
+    }
+    if (sameBytes(other.signatureKey, leaf.signatureKey)) throw new MlsError('duplicate-signature-key', `signature key already used by leaf ${l} (§7.3)`);
+    if (sameBytes(other.encryptionKey, leaf.encryptionKey)) throw new MlsError('duplicate-encryption-key', `encryption key already used by leaf ${l} (§7.3)`);
   }
+}
+
+/** Equality of public values (not secret: early exit is fine). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** §10.1 KeyPackage validation, plus §7.3 for its leaf node. */
@@ -99,6 +114,9 @@ export async function validateKeyPackage(suite: CipherSuite, kp: KeyPackage, tre
   await validateLeafNode(suite, kp.leafNode, tree, gc, { groupId: gc.groupId, source: LeafNodeSource.key_package, ignoreLifetime });
 }
 
+/** Leaf signatures verified concurrently when validating a whole tree. */
+export const VERIFY_BATCH = 64;
+
 /** §12.4.3.1 steps on joining: tree hash, parent hashes, every leaf valid, keys unique. */
 export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: GroupContext): Promise<void> {
   const th = await treeHash(suite, tree);
@@ -107,19 +125,33 @@ export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: Gr
   const n = leafCount(tree);
   const encKeys = new Set<string>();
   const sigKeys = new Set<string>();
+  // Leaf signatures: verified VERIFY_BATCH at a time so an async backend (WebCrypto runs them on
+  // its thread pool) can overlap them; a synchronous backend just runs them in order.
+  const pending: Promise<void>[] = [];
+  try {
   for (let l = 0; l < n; l++) {
     const leaf = leafAt(tree, l);
     if (!leaf) continue;
     const tbs = encodeLeafNodeTBS(leaf, gc.groupId, l);
-    check(await verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature), 'leaf-signature', `leaf ${l} signature does not verify (§7.3)`);
+    pending.push(
+      verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature).then((ok) => {
+        if (!ok) throw new MlsError('leaf-signature', `leaf ${l} signature does not verify (§7.3)`);
+      }),
+    );
+    if (pending.length >= VERIFY_BATCH) await Promise.all(pending.splice(0));
     check(leaf.capabilities.cipherSuites.includes(gc.cipherSuite), 'leaf-capabilities', `leaf ${l} does not support the suite (§7.3)`);
-    for (const e of gc.extensions) check(supportsExtension(leaf, e.extensionType), 'leaf-capabilities', `leaf ${l} does not support group extension ${e.extensionType}`);
+    for (const e of gc.extensions) if (!supportsExtension(leaf, e.extensionType)) throw new MlsError('leaf-capabilities', `leaf ${l} does not support group extension ${e.extensionType}`);
     const ek = toHex(leaf.encryptionKey);
     const sk = toHex(leaf.signatureKey);
-    check(!encKeys.has(ek), 'duplicate-encryption-key', `leaf ${l} repeats an encryption key (§7.3)`);
-    check(!sigKeys.has(sk), 'duplicate-signature-key', `leaf ${l} repeats a signature key (§7.3)`);
+    if (encKeys.has(ek)) throw new MlsError('duplicate-encryption-key', `leaf ${l} repeats an encryption key (§7.3)`);
+    if (sigKeys.has(sk)) throw new MlsError('duplicate-signature-key', `leaf ${l} repeats a signature key (§7.3)`);
     encKeys.add(ek);
     sigKeys.add(sk);
+  }
+  await Promise.all(pending);
+  } catch (e) {
+    for (const p of pending) p.catch(() => {}); // already failing: do not leave rejections unhandled
+    throw e;
   }
   for (let p = 1; p < tree.nodes.length; p += 2) {
     const pn = parentAt(tree, p);
