@@ -4,7 +4,7 @@
 
 import { assertBytes, assertInt, concat, wipe } from '../bytes/index.js';
 import { PrivateKeyCache } from './cache.js';
-import { CURVE_ORDER, type DhGroup, type SuitePrimitives, type SuiteParams, randomBytes } from './primitives.js';
+import { CURVE_ORDER, type DhGroup, type SuitePrimitives, type SuiteParams } from './primitives.js';
 import { CryptoError, type Hpke, type HpkeContext, type HpkeSetupOptions, type KeyPair } from './types.js';
 
 const ENC = new TextEncoder();
@@ -411,5 +411,3 @@ export function createHpke(prim: SuitePrimitives, params: SuiteParams): Hpke {
   };
 }
 
-/** Exposed for tests of the generic layer. */
-export const _internal = { i2osp, randomBytes };

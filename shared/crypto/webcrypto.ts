@@ -14,7 +14,7 @@
 import { wipe } from '../bytes/index.js';
 import { PrivateKeyCache, PublicKeyCache } from './cache.js';
 import { derToP1363, p1363ToDer, pkcs8, type KeyAlgorithm } from './der.js';
-import { nobleAead, nobleDh, nobleHash, nobleHmac, nobleKdf, nobleSignature } from './noble.js';
+import { nobleAead, nobleDh, nobleHash, nobleHmac, nobleKdf, noblePrimitives, nobleSignature } from './noble.js';
 import {
   DH_PARAMS, SIGNATURE_PARAMS, SUITE_PARAMS, type AeadName, type DhGroup, type DhName, type HashName, type SignatureName,
   type SuitePrimitives,
@@ -377,6 +377,11 @@ function webSignature(name: SignatureName): SignatureScheme {
 
 export function webcryptoPrimitives(id: SuiteId): SuitePrimitives {
   const p = SUITE_PARAMS[id];
+  if (!hasSubtle()) {
+    // No SubtleCrypto (e.g. a page served over plain http from a non-localhost origin): noble for everything.
+    fallbacks.add('all algorithms (globalThis.crypto.subtle missing)');
+    return { ...noblePrimitives(id), backend: 'webcrypto' };
+  }
   return {
     backend: 'webcrypto',
     hash: webHash(p.hash),
