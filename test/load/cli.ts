@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   console.log(`join time ms: ${s(r.joinTimeMs)}; MLS join ms: ${s(r.joinMlsMs)}`);
   console.log(`rotation convergence ms: ${s(r.rotationConvergenceMs)}; MLS convergence ms: ${s(r.mlsConvergenceMs)}`);
   console.log(`frames lost per rotation: total ${r.framesLostPerRotation.total}, max ${r.framesLostPerRotation.max}; held then saved ${r.framesLostPerRotation.heldThenSaved}`);
-  console.log(`commit processing per member ms: ${s(r.commitProcessingMs)}; thread CPU per commit per member ${r.threadCpuPerCommitMs ?? '-'} ms`);
+  console.log(`commit processing per member ms: ${s(r.commitProcessingMs)}; thread CPU per commit per member ${r.threadCpuPerCommitMs ?? '-'} ms (per handshake message ${r.threadCpuPerHandshakeMs ?? '-'} ms, ${r.commitsProcessed} commits / ${r.handshakesProcessed} handshakes processed)`);
   console.log(`checks: ${Object.entries(r.checks).filter(([k]) => k !== 'problems').map(([k, v]) => `${k}=${v}`).join(' ')}`);
   for (const p of r.checks.problems.slice(0, 10)) console.log(`  problem: ${p}`);
   console.log(`report: ${written.json}, ${written.html}; ${written.pngs.length} PNG chart(s)${written.pngError ? ` (PNG failed: ${written.pngError})` : ''}`);

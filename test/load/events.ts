@@ -73,4 +73,4 @@ export type LoadEvent =
   /** Timing samples (ms): SFrame encrypt/decrypt per frame; MLS commit processing with the group size. */
   | { type: 'timings'; encryptMs: number[]; decryptMs: number[]; commitMs: Array<[size: number, ms: number]>; joinExternalMs: number[] }
   /** Resource use of one synthetic worker thread (cumulative thread CPU from /proc). */
-  | { type: 'thread'; thread: number; at: number; cpuMs: number; heapMB: number; members: number; commitsProcessed: number };
+  | { type: 'thread'; thread: number; at: number; cpuMs: number; heapMB: number; members: number; commitsProcessed: number; handshakesProcessed: number };

@@ -126,6 +126,8 @@ export interface LoadReport {
   media: 'on' | 'off';
   interrupted: boolean;
   server: { url: string; inProcess: boolean };
+  /** The machine: other load on it (other users' jobs) changes every time figure. */
+  machine: { cores: number; node: string; loadavgStart: number[]; loadavgEnd: number[] };
   /** Epoch changes observed after the initial joins (during the measured run and settle time). */
   epochs: number;
   epochRange: { first: number | null; last: number | null };
@@ -149,8 +151,14 @@ export interface LoadReport {
   /** Per-member cost of processing one commit, by group size bucket. */
   commitCostBySize: Array<{ size: number; count: number; p50: number | null; p95: number | null }>;
   joinExternalMs: Summary;
-  /** Synthetic threads: CPU ms spent per commit per member (thread CPU / commits processed). */
+  /**
+   * Synthetic threads in the measured phase: all their CPU (MLS, signaling JSON, key bridge, media, GC)
+   * divided by the commits their members processed, and by the handshake messages (commits + proposals).
+   */
   threadCpuPerCommitMs: number | null;
+  threadCpuPerHandshakeMs: number | null;
+  handshakesProcessed: number;
+  commitsProcessed: number;
   /** process.cpuUsage() of the whole Node process (server + orchestration + synthetic threads), the synthetic threads' share, and the server's % of one core (samples). */
   serverCpu: { processUserMs: number; processSystemMs: number; syntheticThreadsMs: number; avgPct: number | null; maxPct: number | null } | null;
   serverRssMB: { max: number | null };
@@ -187,7 +195,7 @@ export class Collector {
   readonly decryptMs: number[] = [];
   readonly commitMs: Array<[number, number]> = [];
   readonly joinExternalMs: number[] = [];
-  readonly threads = new Map<number, { cpuMs: number; commitsProcessed: number; members: number; heapMB: number; firstCpuMs: number; firstCommits: number }>();
+  readonly threads = new Map<number, { cpuMs: number; commitsProcessed: number; handshakesProcessed: number; members: number; heapMB: number; firstCpuMs: number; firstCommits: number; firstHandshakes: number }>();
   readonly failures: string[] = [];
   readonly notes: string[] = [];
   #maxSamples = 200_000;
@@ -375,8 +383,8 @@ export class Collector {
       }
       case 'thread': {
         const t = this.threads.get(ev.thread);
-        if (!t) this.threads.set(ev.thread, { cpuMs: ev.cpuMs, commitsProcessed: ev.commitsProcessed, members: ev.members, heapMB: ev.heapMB, firstCpuMs: ev.cpuMs, firstCommits: ev.commitsProcessed });
-        else Object.assign(t, { cpuMs: ev.cpuMs, commitsProcessed: ev.commitsProcessed, members: ev.members, heapMB: ev.heapMB });
+        if (!t) this.threads.set(ev.thread, { cpuMs: ev.cpuMs, commitsProcessed: ev.commitsProcessed, handshakesProcessed: ev.handshakesProcessed, members: ev.members, heapMB: ev.heapMB, firstCpuMs: ev.cpuMs, firstCommits: ev.commitsProcessed, firstHandshakes: ev.handshakesProcessed });
+        else Object.assign(t, { cpuMs: ev.cpuMs, commitsProcessed: ev.commitsProcessed, handshakesProcessed: ev.handshakesProcessed, members: ev.members, heapMB: ev.heapMB });
         return;
       }
     }
@@ -392,6 +400,7 @@ export class Collector {
     for (const t of this.threads.values()) {
       t.firstCpuMs = t.cpuMs;
       t.firstCommits = t.commitsProcessed;
+      t.firstHandshakes = t.handshakesProcessed;
     }
   }
 
@@ -433,6 +442,7 @@ export class Collector {
     media: 'on' | 'off';
     interrupted: boolean;
     server: { url: string; inProcess: boolean };
+    machine: LoadReport['machine'];
     serverCpu: LoadReport['serverCpu'];
     endedAt: number;
   }): LoadReport {
@@ -658,9 +668,11 @@ export class Collector {
       });
     let cpu = 0;
     let commits = 0;
+    let handshakes = 0;
     for (const t of this.threads.values()) {
       cpu += t.cpuMs - t.firstCpuMs;
       commits += t.commitsProcessed - t.firstCommits;
+      handshakes += t.handshakesProcessed - t.firstHandshakes;
     }
 
     const cpuVals = this.samples.map((s) => s.serverCpuPct).filter((v): v is number => v !== null);
@@ -682,6 +694,7 @@ export class Collector {
       media: meta.media,
       interrupted: meta.interrupted,
       server: meta.server,
+      machine: meta.machine,
       epochs: firstMeasured === null || lastMeasured === null ? 0 : lastMeasured - firstMeasured + 1,
       epochRange: { first: sortedEpochs[0] ?? null, last: sortedEpochs[sortedEpochs.length - 1] ?? null },
       joins: joinCount,
@@ -703,6 +716,9 @@ export class Collector {
       commitCostBySize,
       joinExternalMs: summarize(this.joinExternalMs, 2),
       threadCpuPerCommitMs: commits > 0 ? Math.round((cpu / commits) * 100) / 100 : null,
+      threadCpuPerHandshakeMs: handshakes > 0 ? Math.round((cpu / handshakes) * 100) / 100 : null,
+      handshakesProcessed: handshakes,
+      commitsProcessed: commits,
       serverCpu: meta.serverCpu
         ? { ...meta.serverCpu, avgPct: cpuVals.length ? Math.round(cpuVals.reduce((a, b) => a + b, 0) / cpuVals.length) : null, maxPct: cpuVals.length ? Math.round(Math.max(...cpuVals)) : null }
         : null,

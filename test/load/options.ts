@@ -36,6 +36,12 @@ export interface LoadOptions {
   room: string;
   /** Server reconnect grace for an in-process server: how long a crashed socket's member stays (ms). */
   reconnectGraceMs: number;
+  /**
+   * Heartbeat timeout of an in-process server (ms). Synthetic participants share a few threads: a thread busy
+   * with 100 members' commits answers pings seconds late, which the product's default (3.5 s) would take for
+   * a dead peer. Crash-like leaves are still seen at once (the socket closes).
+   */
+  heartbeatTimeoutMs: number;
   /** mediasoup worker processes of an in-process server. */
   sfuWorkers: number;
   /** Key bridge: how long an older epoch keeps decrypting after a newer one is in use (ms; the page uses 3000). */
@@ -87,6 +93,7 @@ export const DEFAULTS: LoadOptions = {
   url: null,
   room: 'load',
   reconnectGraceMs: 500,
+  heartbeatTimeoutMs: 30000,
   sfuWorkers: 1,
   graceMs: 3000,
   holdMs: 1500,
@@ -118,6 +125,7 @@ export const SPECS: Spec[] = [
   { flag: '--url', key: 'url', kind: 'string', help: 'use a running server at http://127.0.0.1:PORT instead of starting one' },
   { flag: '--room', key: 'room', kind: 'string', help: 'room name' },
   { flag: '--reconnect-grace-ms', key: 'reconnectGraceMs', kind: 'int', min: 0, max: 60000, help: 'in-process server: how long a crashed member may resume before its removal is proposed' },
+  { flag: '--heartbeat-timeout-ms', key: 'heartbeatTimeoutMs', kind: 'int', min: 1000, max: 600000, help: 'in-process server: no pong for this long = dead peer (synthetic threads answer late when busy)' },
   { flag: '--sfu-workers', key: 'sfuWorkers', kind: 'int', min: 1, max: 8, help: 'in-process server: mediasoup worker processes' },
   { flag: '--grace-ms', key: 'graceMs', kind: 'int', min: 0, max: 60000, help: 'synthetic key bridge: previous-epoch decrypt grace (the page: 3000)' },
   { flag: '--hold-ms', key: 'holdMs', kind: 'int', min: 0, max: 60000, help: 'synthetic key bridge: hold time for frames of an unknown epoch (the page: 1500)' },

@@ -123,7 +123,7 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:right} th{text-align:left
 details{margin:8px 0}
 </style></head><body>`);
   parts.push(`<h1>E2EE call load test</h1>`);
-  parts.push(`<p><code>${esc(r.command)}</code><br>${esc(r.startedAt)} to ${esc(r.finishedAt)}${r.interrupted ? ' (<b class="bad">interrupted</b>)' : ''}; server ${esc(r.server.url)} (${r.server.inProcess ? 'in-process' : 'external'})</p>`);
+  parts.push(`<p><code>${esc(r.command)}</code><br>${esc(r.startedAt)} to ${esc(r.finishedAt)}${r.interrupted ? ' (<b class="bad">interrupted</b>)' : ''}; server ${esc(r.server.url)} (${r.server.inProcess ? 'in-process' : 'external'}); ${r.machine.cores} cores, Node ${esc(r.machine.node)}, load average ${r.machine.loadavgStart.join(' ')} at start, ${r.machine.loadavgEnd.join(' ')} at end</p>`);
   parts.push(`<table><tr><th>browsers</th><td>${r.browsers}</td><th>synthetic</th><td>${r.synthetic}</td><th>media</th><td>${r.media}</td><th>duration</th><td>${r.durationS} s</td></tr>
 <tr><th>epochs (measured)</th><td>${r.epochs}</td><th>joins</th><td>${r.joins}</td><th>leaves (graceful / crash)</th><td>${r.leaves.graceful} / ${r.leaves.crash}</td><th>frames decrypted</th><td>${r.framesDecrypted}</td></tr></table>`);
   parts.push(`<h2>Checks</h2><table>
@@ -145,7 +145,7 @@ ${summaryRow('MLS external join (joinExternal)', r.joinExternalMs)}
 </table>`);
   const fl = r.framesLostPerRotation;
   parts.push(`<p>Frames lost per rotation: total <b>${fl.total}</b>, max in one rotation <b>${fl.max}</b> (${LOSS_REASONS.map((k) => `${k} ${fl.byReason[k]}`).join(', ')}); held then saved ${fl.heldThenSaved}; not owed (sent before the receiver joined) ${fl.beforeJoin}; RTP sequence gaps ${r.rtpGaps}.<br>
-Synthetic thread CPU per commit per member: <b>${r.threadCpuPerCommitMs ?? '-'}</b> ms. Server CPU: ${r.serverCpu ? `avg ${r.serverCpu.avgPct}% max ${r.serverCpu.maxPct}% of one core (process.cpuUsage of the Node process: user ${r.serverCpu.processUserMs} ms, system ${r.serverCpu.processSystemMs} ms, of which synthetic threads ${r.serverCpu.syntheticThreadsMs} ms)` : 'n/a'}; server RSS max ${r.serverRssMB.max ?? '-'} MB; SFU forwarded mean ${r.forwardedKbps.mean ?? '-'} kbit/s, max ${r.forwardedKbps.max ?? '-'} kbit/s.</p>`);
+Synthetic thread CPU per commit per member: <b>${r.threadCpuPerCommitMs ?? '-'}</b> ms (per handshake message, commits and proposals: ${r.threadCpuPerHandshakeMs ?? '-'} ms; ${r.commitsProcessed} commits, ${r.handshakesProcessed} handshake messages processed in the measured phase). Server CPU: ${r.serverCpu ? `avg ${r.serverCpu.avgPct}% max ${r.serverCpu.maxPct}% of one core (process.cpuUsage of the Node process: user ${r.serverCpu.processUserMs} ms, system ${r.serverCpu.processSystemMs} ms, of which synthetic threads ${r.serverCpu.syntheticThreadsMs} ms)` : 'n/a'}; server RSS max ${r.serverRssMB.max ?? '-'} MB; SFU forwarded mean ${r.forwardedKbps.mean ?? '-'} kbit/s, max ${r.forwardedKbps.max ?? '-'} kbit/s.</p>`);
   if (r.notes.length) parts.push(`<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   parts.push(`<h2>Charts</h2><div class="charts">`);
   for (const c of charts) parts.push(`<div class="chart" id="${c.id}">${c.svg}</div>`);

@@ -2,6 +2,7 @@
 // participants, churn, sampling, and the report. runLoad() always cleans up (threads, browsers, server)
 // and returns the report, also when stopped early (abort signal = Ctrl-C).
 
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { writeReport } from './report.js';
 import type { WrittenReport } from './report.js';
 import { now, seededRandom } from './stats.js';
 import { SyntheticPool } from './synthetic/pool.js';
-import { MediasoupWatch, processTree, sumProcs } from './sysstats.js';
+import { cores, MediasoupWatch, processTree, sumProcs } from './sysstats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -63,6 +64,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
   if (hooks.signal?.aborted) stopper.abort();
   const signal = stopper.signal;
   const started = now();
+  const loadavgStart = os.loadavg().map((v) => Math.round(v * 100) / 100);
   const c = new Collector(started);
   const rnd = seededRandom(o.seed);
   let phase: Progress['phase'] = 'starting';
@@ -97,6 +99,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
           maxMembersPerRoom: maxMembers,
           maxConnections: maxMembers * 2 + 100,
           reconnectGraceMs: o.reconnectGraceMs,
+          heartbeatTimeoutMs: o.heartbeatTimeoutMs,
           // Handshake messages of a large group are large (UpdatePath + GroupInfo with the ratchet tree).
           maxMessageBytes: 16 * 1024 * 1024,
           handshakeLogSize: 4096,
@@ -328,6 +331,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
     media: o.media,
     interrupted,
     server: { url: server?.url ?? o.url ?? '', inProcess },
+    machine: { cores: cores(), node: process.version, loadavgStart, loadavgEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) },
     serverCpu: inProcess ? { processUserMs: Math.round(cpu.user / 1000), processSystemMs: Math.round(cpu.system / 1000), syntheticThreadsMs: Math.round(threadCpuMs), avgPct: null, maxPct: null } : null,
     endedAt,
   });

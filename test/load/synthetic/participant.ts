@@ -48,6 +48,8 @@ export interface ParticipantHost {
   encryptMs(ms: number): void;
   decryptMs(ms: number): void;
   commitMs(size: number, ms: number): void;
+  /** A handshake message (commit or proposal) was processed. */
+  handshake(): void;
   joinExternalMs(ms: number): void;
   mls: MlsApi;
   /** This participant should compute roster diffs for the report (one per thread). */
@@ -123,6 +125,7 @@ export class SyntheticParticipant {
       processMessage: async (state, message) => {
         const t0 = performance.now();
         const r = await mls.processMessage(state, message);
+        host.handshake();
         if (r.kind === 'commit') {
           this.commitsProcessed++;
           host.commitMs(mls.treeSize(r.newState), performance.now() - t0);
@@ -172,7 +175,7 @@ export class SyntheticParticipant {
       const ws = new WebSocket(this.cfg.wsUrl, { perMessageDeflate: false });
       this.#ws = ws;
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('ws open timeout')), 15_000);
+        const t = setTimeout(() => reject(new Error('ws open timeout')), 60_000);
         ws.once('open', () => {
           clearTimeout(t);
           resolve();

@@ -42,6 +42,7 @@ const joinExt = new Reservoir(1000);
 const participants = new Map<string, SyntheticParticipant>();
 let reporter: SyntheticParticipant | null = null;
 let commitsProcessed = 0;
+let handshakesProcessed = 0;
 
 /** This thread's CPU time (ms) from /proc/thread-self/stat (utime + stime, clock ticks of 10 ms). */
 function threadCpuMs(): number {
@@ -66,6 +67,9 @@ const host = {
     commit.add(size * 1e6 + ms); // packed: size and ms in one number (unpacked on flush)
   },
   joinExternalMs: (ms: number) => joinExt.add(ms),
+  handshake: () => {
+    handshakesProcessed++;
+  },
   mls: mls as unknown as MlsApi,
   isReporter: (p: SyntheticParticipant) => {
     if (reporter === null || !reporter.joined) reporter = p;
@@ -90,6 +94,7 @@ function flushEvents(withTimings: boolean): void {
       heapMB: Math.round(v8.getHeapStatistics().used_heap_size / 1048576),
       members: [...participants.values()].filter((p) => p.joined).length,
       commitsProcessed,
+      handshakesProcessed,
     });
   }
   if (events.length === 0) return;
