@@ -97,13 +97,16 @@ test('backends agree: a frame protected by one backend opens on every other (all
     for (const sender of BACKENDS) {
       const tx = new SFrameContext({ suite: id, backend: sender });
       await tx.addEncryptionKey(77n, baseKeyFor(id), { firstCounter: 5000n });
-      const pt = Uint8Array.from({ length: 333 }, (_, i) => (i * 3) & 0xff);
       const md = new Uint8Array([1, 2, 3]);
-      const ct = await tx.protect(77n, pt, md);
+      const frames = [333, 70_001].map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 3) & 0xff));
+      const cts = [];
+      for (const pt of frames) cts.push(await tx.protect(77n, pt, md));
       for (const receiver of BACKENDS) {
         const rx = new SFrameContext({ suite: id, backend: receiver });
         await rx.addDecryptionKey(77n, baseKeyFor(id));
-        assert.deepEqual(await rx.unprotect(ct, md), pt, `suite ${id}: ${sender.name} -> ${receiver.name}`);
+        for (const [i, ct] of cts.entries()) {
+          assert.deepEqual(await rx.unprotect(ct, md), frames[i], `suite ${id}: ${sender.name} -> ${receiver.name}, ${frames[i]!.length} bytes`);
+        }
         rx.close();
       }
       tx.close();
