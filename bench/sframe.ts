@@ -7,6 +7,7 @@
 // The ratio column is raw-AES-GCM time / SFrame time, i.e. SFrame throughput as a fraction of raw AES-GCM.
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { gcm } from '@noble/ciphers/aes.js';
 import {
   ALL_SUITE_IDS,
@@ -109,7 +110,7 @@ async function rawGcm(backend: string, key: Uint8Array): Promise<(pt: Uint8Array
 const rows: Row[] = [];
 const lines: string[] = [];
 const header = `${'backend'.padEnd(10)}${'suite'.padEnd(30)}${'bytes'.padStart(7)}${'SFrame f/s'.padStart(12)}${'MB/s'.padStart(9)}${'raw GCM f/s'.padStart(13)}${'MB/s'.padStart(9)}${'ratio'.padStart(7)}`;
-console.log(`SFrame protect+unprotect vs raw AES-GCM encrypt+decrypt, best of ${SLICES} interleaved slices, ~${2 * cellMs} ms per cell, node ${process.version}`);
+console.log(`SFrame protect+unprotect vs raw AES-GCM encrypt+decrypt, best of ${SLICES} interleaved slices, ~${2 * cellMs} ms per cell, node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}`);
 console.log(header);
 lines.push(header);
 const started = performance.now();
