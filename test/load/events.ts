@@ -72,5 +72,7 @@ export type LoadEvent =
     }
   /** Timing samples (ms): SFrame encrypt/decrypt per frame; MLS commit processing with the group size. */
   | { type: 'timings'; encryptMs: number[]; decryptMs: number[]; commitMs: Array<[size: number, ms: number]>; joinExternalMs: number[] }
+  /** Self-time summary of a synthetic thread's CPU profile (--profile-threads). */
+  | { type: 'profile'; thread: number; top: Array<{ fn: string; pct: number }> }
   /** Resource use of one synthetic worker thread (cumulative thread CPU from /proc). */
   | { type: 'thread'; thread: number; at: number; cpuMs: number; heapMB: number; members: number; commitsProcessed: number; handshakesProcessed: number };

@@ -173,6 +173,8 @@ export interface LoadReport {
   epochList: EpochRecord[];
   timeseries: ResourceSample[];
   participants: ParticipantRecord[];
+  /** --profile-threads: top self-time functions per synthetic thread (% of samples). */
+  threadProfiles: Array<{ thread: number; top: Array<{ fn: string; pct: number }> }>;
   failures: string[];
   notes: string[];
 }
@@ -198,6 +200,7 @@ export class Collector {
   readonly threads = new Map<number, { cpuMs: number; commitsProcessed: number; handshakesProcessed: number; members: number; heapMB: number; firstCpuMs: number; firstCommits: number; firstHandshakes: number }>();
   readonly failures: string[] = [];
   readonly notes: string[] = [];
+  readonly profiles: Array<{ thread: number; top: Array<{ fn: string; pct: number }> }> = [];
   #maxSamples = 200_000;
 
   constructor(startedAt: number) {
@@ -381,6 +384,9 @@ export class Collector {
         for (const s of ev.commitMs) if (this.commitMs.length < this.#maxSamples) this.commitMs.push(s);
         return;
       }
+      case 'profile':
+        this.profiles.push({ thread: ev.thread, top: ev.top });
+        return;
       case 'thread': {
         const t = this.threads.get(ev.thread);
         if (!t) this.threads.set(ev.thread, { cpuMs: ev.cpuMs, commitsProcessed: ev.commitsProcessed, handshakesProcessed: ev.handshakesProcessed, members: ev.members, heapMB: ev.heapMB, firstCpuMs: ev.cpuMs, firstCommits: ev.commitsProcessed, firstHandshakes: ev.handshakesProcessed });
@@ -734,6 +740,7 @@ export class Collector {
       epochList,
       timeseries: this.samples,
       participants: records,
+      threadProfiles: this.profiles,
       failures: this.failures.slice(0, 200),
       notes: this.notes,
     };

@@ -146,6 +146,9 @@ ${summaryRow('MLS external join (joinExternal)', r.joinExternalMs)}
   const fl = r.framesLostPerRotation;
   parts.push(`<p>Frames lost per rotation: total <b>${fl.total}</b>, max in one rotation <b>${fl.max}</b> (${LOSS_REASONS.map((k) => `${k} ${fl.byReason[k]}`).join(', ')}); held then saved ${fl.heldThenSaved}; not owed (sent before the receiver joined) ${fl.beforeJoin}; RTP sequence gaps ${r.rtpGaps}.<br>
 Synthetic thread CPU per commit per member: <b>${r.threadCpuPerCommitMs ?? '-'}</b> ms (per handshake message, commits and proposals: ${r.threadCpuPerHandshakeMs ?? '-'} ms; ${r.commitsProcessed} commits, ${r.handshakesProcessed} handshake messages processed in the measured phase). Server CPU: ${r.serverCpu ? `avg ${r.serverCpu.avgPct}% max ${r.serverCpu.maxPct}% of one core (process.cpuUsage of the Node process: user ${r.serverCpu.processUserMs} ms, system ${r.serverCpu.processSystemMs} ms, of which synthetic threads ${r.serverCpu.syntheticThreadsMs} ms)` : 'n/a'}; server RSS max ${r.serverRssMB.max ?? '-'} MB; SFU forwarded mean ${r.forwardedKbps.mean ?? '-'} kbit/s, max ${r.forwardedKbps.max ?? '-'} kbit/s.</p>`);
+  for (const pr of r.threadProfiles) {
+    parts.push(`<details><summary>CPU profile of synthetic thread ${pr.thread} (self time, top functions)</summary><table>${pr.top.map((t) => `<tr><th>${esc(t.fn)}</th><td>${t.pct}%</td></tr>`).join('')}</table></details>`);
+  }
   if (r.notes.length) parts.push(`<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   parts.push(`<h2>Charts</h2><div class="charts">`);
   for (const c of charts) parts.push(`<div class="chart" id="${c.id}">${c.svg}</div>`);

@@ -134,7 +134,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
     if (threads > 0) {
       pool = await SyntheticPool.create(
         threads,
-        { wsUrl: srv.wsUrl, room: o.room, fps: o.fps, frameBytes: o.frameBytes, graceMs: o.graceMs, holdMs: o.holdMs, staggerMs: o.staggerMs },
+        { profileDir: o.profileThreads ? path.resolve(o.out) : null, wsUrl: srv.wsUrl, room: o.room, fps: o.fps, frameBytes: o.frameBytes, graceMs: o.graceMs, holdMs: o.holdMs, staggerMs: o.staggerMs },
         emit,
         (m) => {
           c.failures.push(m);

@@ -1,7 +1,9 @@
 // A worker thread hosting many synthetic participants. Commands come from the pool (main thread); events,
 // timing samples and the thread's own CPU/heap go back in batches every 100 ms.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import v8 from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as mls from '../../../shared/mls/index.js';
@@ -14,6 +16,8 @@ import type { ParticipantConfig } from './participant.js';
 
 export interface WorkerInit {
   index: number;
+  /** Write a V8 CPU profile of this thread to this directory at stop (and post a self-time summary). */
+  profileDir: string | null;
   wsUrl: string;
   room: string;
   fps: number;
@@ -33,6 +37,36 @@ export type FromWorker = { kind: 'events'; events: LoadEvent[] } | { kind: 'stop
 const init = workerData as WorkerInit;
 const port = parentPort!;
 mls.setDefaultCryptoBackend(nodeCryptoProvider);
+
+// Optional CPU profile of this thread (--profile-threads): where the members' time goes.
+let profiler: Session | null = null;
+if (init.profileDir !== null) {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+  await profiler.post('Profiler.start');
+}
+
+async function stopProfile(): Promise<void> {
+  if (!profiler || init.profileDir === null) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  mkdirSync(init.profileDir, { recursive: true });
+  writeFileSync(path.join(init.profileDir, `synthetic-thread-${init.index}.cpuprofile`), JSON.stringify(profile));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  for (const id of samples) {
+    const n = byId.get(id);
+    if (!n) continue;
+    const file = n.callFrame.url.split('/').slice(-2).join('/');
+    const k = `${n.callFrame.functionName || '(anonymous)'}${file ? ` (${file})` : ''}`;
+    self.set(k, (self.get(k) ?? 0) + 1);
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  events.push({ type: 'profile', thread: init.index, top: top.map(([fn, n]) => ({ fn, pct: Math.round((1000 * n) / Math.max(1, samples.length)) / 10 })) });
+}
 
 let events: LoadEvent[] = [];
 const enc = new Reservoir(4000);
@@ -160,6 +194,7 @@ port.on('message', (msg: ToWorker) => {
         if (tickTimer) clearTimeout(tickTimer);
         clearInterval(counterTimer);
         await Promise.all([...participants.values()].map((p) => p.stop().catch(() => undefined)));
+        await stopProfile().catch(() => undefined);
         clearInterval(flushTimer);
         flushEvents(true);
         port.postMessage({ kind: 'stopped' } satisfies FromWorker);
