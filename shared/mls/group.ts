@@ -2,8 +2,8 @@
 // reference and by value, with an UpdatePath), processing handshake and application messages,
 // Welcome, GroupInfo and external commits. Every function takes a GroupState and returns a new
 // one; on any rule violation it throws MlsError and the caller's state is unchanged.
-import { concat, equal, toHex, wipe } from '../bytes/index.js';
-import { CodecError, decode, encode } from '../codec/index.js';
+import { equal, toHex, wipe } from '../bytes/index.js';
+import { CodecError, decode } from '../codec/index.js';
 import {
   decryptWithLabel,
   deriveSecret,
@@ -26,7 +26,7 @@ import { MAX_RESUMPTION_PSKS, suiteFor, type CryptoOption, type GroupState, type
 import { confirmedTranscriptHash, interimTranscriptHash } from './transcript.js';
 import * as tm from './treeMath.js';
 import { applyUpdatePath, createUpdatePath, decryptUpdatePath, keysFromPathSecret, pruneKeys, type LeafTemplate, type PathKeys } from './treekem.js';
-import { validateKeyPackage, validateLeafNode, validateTree } from './validate.js';
+import { validateLeafNode, validateTree } from './validate.js';
 import { ProposalOrRefType, type Commit, type ProposalOrRef } from './wire/commit.js';
 import { CredentialType, type Credential } from './wire/credential.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
@@ -38,7 +38,6 @@ import {
   SenderType,
   type AuthenticatedContent,
   type FramedContent,
-  type FramedContentAuthData,
   type Sender,
 } from './wire/framedContent.js';
 import { encodeGroupContext, type GroupContext } from './wire/groupContext.js';
@@ -501,7 +500,6 @@ export async function processMessageState(state: GroupState, bytes: Uint8Array, 
     const sender = r.content.sender as { leafIndex: number };
     const leaf = leafAt(state.tree, sender.leafIndex);
     check(leaf !== undefined, 'unknown-sender', `sender leaf ${sender.leafIndex} is blank (§6.3.2)`);
-    check(sender.leafIndex !== state.ownLeaf || r.content.contentType === ContentType.application || true, 'own-message', '');
     await verifyFramedContent(suite, leaf.signatureKey, WireFormat.mls_private_message, r.content, r.auth, gc);
     ac = { wireFormat: WireFormat.mls_private_message, content: r.content, auth: r.auth };
     st = { ...state, secretTree: r.secretTree };
@@ -525,7 +523,7 @@ export async function processMessageState(state: GroupState, bytes: Uint8Array, 
     if (c.proposal.proposalType === ProposalType.remove) out.removedLeaf = c.proposal.remove.removed;
     return out;
   }
-  return processCommit(suite, st, ac, o);
+  return processCommit(suite, st, ac);
 }
 
 function checkHeader(state: GroupState, groupId: Uint8Array, epoch: bigint): void {
@@ -569,7 +567,7 @@ async function verifyPublic(suite: CipherSuite, state: GroupState, pm: PublicMes
   }
 }
 
-async function processCommit(suite: CipherSuite, state: GroupState, ac: AuthenticatedContent, o?: CryptoOption): Promise<ProcessResult> {
+async function processCommit(suite: CipherSuite, state: GroupState, ac: AuthenticatedContent): Promise<ProcessResult> {
   const c = ac.content as Extract<FramedContent, { contentType: 3 }>;
   const commit = c.commit;
   const sender = c.sender;
@@ -608,8 +606,7 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
   let commitSecret = ks.zeros(suite.kdf.Nh);
   let keys = state.keys;
   if (commit.path) {
-    const newGcNoTree = state.groupContext;
-    await validateLeafNode(suite, commit.path.leafNode, tree, { ...newGcNoTree, extensions: applied.extensions }, {
+    await validateLeafNode(suite, commit.path.leafNode, tree, { ...state.groupContext, extensions: applied.extensions }, {
       groupId: state.groupContext.groupId,
       leafIndex: senderLeaf,
       source: LeafNodeSource.commit,
@@ -650,7 +647,6 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
   const addedLeaves = applied.added.map((a) => a.leaf);
   if (external) addedLeaves.push(senderLeaf);
   return { kind: 'commit', newState: next.state, removedLeaves: applied.removed, addedLeaves, selfRemoved: false, sender };
-  void o;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -681,7 +677,6 @@ export interface JoinWelcomeOptions extends CryptoOption {
   private: KeyPackagePrivate;
   ratchetTree?: NodeList;
   externalPsks?: { pskId: Uint8Array; psk: Uint8Array }[];
-  /** Skip the lifetime check on members' leaves (default true: they are the group's business). */
 }
 
 /**
@@ -836,7 +831,6 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
     [],
     async (t) => encodeGroupContext(epochGroupContext(gc, await treeHash(suite, t), gc.confirmedTranscriptHash, applied.extensions)),
   );
-  validateLeafAgainstGroupSafe(created.updatePath.leafNode, withLeaf, gc, own);
   const commit: Commit = { proposals: proposals.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal })), path: created.updatePath };
   const content: FramedContent = {
     groupId: gc.groupId,
@@ -882,13 +876,6 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
   return { commit: encodeMLSMessage({ version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: pm }), pendingState };
 }
 
-function validateLeafAgainstGroupSafe(leaf: LeafNode, tree: RatchetTree, gc: GroupContext, own: number): void {
-  void leaf;
-  void tree;
-  void gc;
-  void own;
-}
-
 function emptySecrets(): ks.EpochSecrets {
   return {
     senderDataSecret: EMPTY,
@@ -903,4 +890,3 @@ function emptySecrets(): ks.EpochSecrets {
   };
 }
 
-export { concat, validateKeyPackage };

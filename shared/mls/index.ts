@@ -40,7 +40,7 @@ import {
 } from './group.js';
 import { mlsExporter } from './keySchedule.js';
 import { leafAt, leafCount, nonBlankLeaves } from './ratchetTree.js';
-import type { CryptoOption, GroupState } from './state.js';
+import { stateSecrets, type CryptoOption, type GroupState } from './state.js';
 import { deserializeGroupState, serializeGroupState } from './stateCodec.js';
 import { CredentialType, type Credential } from './wire/credential.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
@@ -252,6 +252,16 @@ export function suiteOf(state: GroupState): SuiteId {
 export function pendingProposalCount(state: GroupState): number {
   return state.pendingProposals.length;
 }
+/**
+ * Wipes (fills with zeros) every secret of `old` that `current` does not share: call it after
+ * adopting a new state (processMessage result, confirmed pendingState) to delete the previous
+ * epoch's keys (RFC 9420 §9.2 deletion schedule, forward secrecy). `old` is unusable afterwards.
+ */
+export function discardState(old: GroupState, current?: GroupState): void {
+  const keep = new Set(current ? stateSecrets(current) : []);
+  for (const s of stateSecrets(old)) if (!keep.has(s)) s.fill(0);
+}
+
 export function serializeState(state: GroupState): Uint8Array {
   return serializeGroupState(state);
 }

@@ -46,3 +46,18 @@ export interface CryptoOption {
 export function suiteFor(id: SuiteId, o?: CryptoOption): CipherSuite {
   return getCipherSuite(id, o?.crypto);
 }
+
+/** Every secret a state holds (private keys, epoch secrets, secret-tree and PSK material). */
+export function stateSecrets(s: GroupState): Uint8Array[] {
+  const out: Uint8Array[] = [s.signaturePrivateKey];
+  for (const k of Object.values(s.keys)) out.push(k.privateKey);
+  out.push(...Object.values(s.secrets));
+  out.push(...Object.values(s.secretTree.nodes));
+  for (const r of [...Object.values(s.secretTree.handshake), ...Object.values(s.secretTree.application)]) {
+    out.push(r.secret);
+    for (const kn of Object.values(r.skipped)) out.push(kn.key, kn.nonce);
+  }
+  for (const r of s.resumptionPsks) out.push(r.psk);
+  out.push(...Object.values(s.externalPsks));
+  return out;
+}

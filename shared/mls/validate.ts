@@ -3,7 +3,7 @@
 import { equal, toHex } from '../bytes/index.js';
 import { verifyWithLabel, type CipherSuite } from '../crypto/index.js';
 import { check, MlsError } from './errors.js';
-import { leafAt, leafCount, nonBlankLeaves, parentAt, treeHash, verifyParentHashes, type RatchetTree } from './ratchetTree.js';
+import { leafAt, leafCount, parentAt, treeHash, verifyParentHashes, type RatchetTree } from './ratchetTree.js';
 import { CredentialType } from './wire/credential.js';
 import { decodeRequiredCapabilities } from './wire/requiredCapabilities.js';
 import { ExtensionType, type Extension } from './wire/extension.js';

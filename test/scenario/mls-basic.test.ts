@@ -104,3 +104,17 @@ test('add by KeyPackage and Welcome', async () => {
   assert.equal(toHex(mls.epochAuthenticator(a2.newState)), toHex(mls.epochAuthenticator(carol)));
   assert.equal(toHex(mls.epochAuthenticator(c2.pendingState)), toHex(mls.epochAuthenticator(carol)));
 });
+
+test('discardState wipes the old epoch but not the new one', async () => {
+  const a0 = await mls.createGroup({ groupId: utf8('g3'), identity: utf8('alice') });
+  const j = await mls.joinExternal({ groupInfo: await mls.groupInfo(a0), identity: utf8('bob') });
+  const r = await mls.processMessage(a0, j.commit);
+  const keyBefore = await mls.exporter(r.newState, 'x', new Uint8Array(0), 16);
+  const oldAuth = a0.secrets.exporterSecret;
+  mls.discardState(a0, r.newState);
+  assert.ok(oldAuth.every((b) => b === 0), 'old exporter secret wiped');
+  assert.deepEqual(await mls.exporter(r.newState, 'x', new Uint8Array(0), 16), keyBefore, 'new state intact');
+  const m = await mls.createApplicationMessage(j.pendingState, utf8('still works'));
+  const got = await mls.processMessage(r.newState, m.message);
+  assert.equal(got.kind, 'application');
+});

@@ -43,30 +43,51 @@ export async function synthesizeTree(suite: CipherSuite, groupId: Uint8Array, n:
     };
     return { ...u, signature: await signWithLabel(suite, m.sig.privateKey, 'LeafNodeTBS', encodeLeafNodeTBS(u)) };
   }
-  let tree = rt.treeFromNodeList([{ nodeType: NodeType.leaf, leaf: await kpLeaf(members[0]!, 0) }]);
+  // Built in place (the synthesizer owns its arrays): full size up front, hashes invalidated by path.
+  let leaves = 1;
+  while (leaves < n) leaves *= 2;
+  const tree: rt.RatchetTree = { nodes: new Array(2 * leaves - 1).fill(null), hashes: new Array(2 * leaves - 1).fill(null) };
+  const r = tm.root(leaves);
+  const set = (x: number, node: Node | null) => {
+    tree.nodes[x] = node;
+    for (let y = x; ; y = tm.parent(y, leaves)) {
+      tree.hashes[y] = null;
+      if (y === r) break;
+    }
+  };
+  set(0, { nodeType: NodeType.leaf, leaf: await kpLeaf(members[0]!, 0) });
   for (let i = 0; i + 1 < n; i++) {
-    tree = rt.addLeaf(tree, await kpLeaf(members[i + 1]!, i + 1)).tree;
-    // leaf i commits: new path keys (public only needed), parent hashes, re-signed leaf.
+    // add leaf i+1 (leftmost blank = i+1 here), marking it unmerged in non-blank ancestors
+    set(2 * (i + 1), { nodeType: NodeType.leaf, leaf: await kpLeaf(members[i + 1]!, i + 1) });
+    for (const p of tm.directPath(2 * (i + 1), leaves)) {
+      const pn = rt.parentAt(tree, p);
+      if (pn) set(p, { nodeType: NodeType.parent, parent: { ...pn, unmergedLeaves: [...pn.unmergedLeaves, i + 1] } });
+    }
+    // leaf i commits: new path keys, parent hashes top-down, re-signed leaf.
     const fdp = rt.filteredDirectPath(tree, i);
-    const changes: [number, Node | null][] = tm.directPath(2 * i, rt.leafCount(tree)).map((p) => [p, null]);
-    const byNode = new Map(changes);
+    for (const p of tm.directPath(2 * i, leaves)) set(p, null);
+    const keys = new Map<number, Uint8Array>();
     for (const p of fdp) {
       const kp = await nodeKeyPairFromPathSecret(suite, randomBytes(suite.kdf.Nh));
       parentKeys.set(p, kp);
-      byNode.set(p, { nodeType: NodeType.parent, parent: { encryptionKey: kp.publicKey, parentHash: new Uint8Array(0), unmergedLeaves: [] } });
+      keys.set(p, kp.publicKey);
     }
-    tree = rt.withNodes(tree, byNode);
-    const ph = await rt.computePathParentHashes(suite, tree, i, fdp);
-    tree = ph.tree;
+    let above: Uint8Array = new Uint8Array(0);
+    for (let k = fdp.length - 1; k >= 0; k--) {
+      const p = fdp[k]!;
+      set(p, { nodeType: NodeType.parent, parent: { encryptionKey: keys.get(p)!, parentHash: above, unmergedLeaves: [] } });
+      const { sibling } = rt.childrenToward(p, 2 * i);
+      above = await rt.parentHash(suite, keys.get(p)!, above, await rt.treeHash(suite, tree, sibling));
+    }
     const m = members[i]!;
     m.enc = await suite.hpke.generateKeyPair();
     const old = rt.leafAt(tree, i)!;
-    const u: LeafNode = { ...old, encryptionKey: m.enc.publicKey, leafNodeSource: LeafNodeSource.commit, parentHash: ph.leafParentHash, signature: new Uint8Array(0) };
+    const u: LeafNode = { ...old, encryptionKey: m.enc.publicKey, leafNodeSource: LeafNodeSource.commit, parentHash: above, signature: new Uint8Array(0) };
     delete u.lifetime;
-    const leaf = { ...u, signature: await signWithLabel(suite, m.sig.privateKey, 'LeafNodeTBS', encodeLeafNodeTBS(u, groupId, i)) };
-    tree = rt.withNodes(tree, [[2 * i, { nodeType: NodeType.leaf, leaf }]]);
+    set(2 * i, { nodeType: NodeType.leaf, leaf: { ...u, signature: await signWithLabel(suite, m.sig.privateKey, 'LeafNodeTBS', encodeLeafNodeTBS(u, groupId, i)) } });
   }
-  return { tree, members, parentKeys };
+  const trimmed = rt.truncate(tree);
+  return { tree: trimmed, members, parentKeys };
 }
 
 /** A GroupState for member `own` of a synthesized tree (shared epoch secrets from `base`). */
@@ -104,7 +125,7 @@ for (const n of sizes.length ? sizes : [1000, 10000]) {
   if (toHex(mls.epochAuthenticator(a)) !== toHex(mls.epochAuthenticator(join.pendingState))) throw new Error('join diverged');
   const create: number[] = [];
   const proc: number[] = [];
-  for (let k = 0; k < 20; k++) {
+  for (let k = 0; k < Number(process.env.MLS_BENCH_ROUNDS ?? 20); k++) {
     const [c, tc] = await time(() => mls.createCommit(a));
     const [r, tp] = await time(() => mls.processMessage(b, c.commit));
     create.push(tc);
