@@ -31,14 +31,28 @@ done
 # Debian 12 ships meson 1.0.1; the sources declare '>= 1.1.0' but build with 1.0.
 sed -i -E "s/meson_version *: *'>= *[0-9.]+'/meson_version: '>= 1.0.0'/" "$W/meson.build"
 
+LOG="$OUT/build.log"
+mkdir -p "$OUT"
+quiet() { # runs a step with its output in $LOG; on failure shows the part that matters
+  if ! "$@" >"$LOG" 2>&1; then
+    echo "build-mediasoup-worker: '$*' failed:" >&2
+    grep -E -B2 -A8 'ERROR|error:|FAILED' "$LOG" | head -40 >&2 || tail -30 "$LOG" >&2
+    exit 1
+  fi
+}
 rm -rf "$BUILD"
 # Same options as mediasoup's own tasks.py Release build.
-(cd "$W" && meson setup --wrap-mode=nodownload --prefix "$OUT" --bindir '' --libdir '' \
-  --buildtype release -Db_ndebug=true ${MESON_ARGS:-} "$BUILD") >/dev/null
+quiet meson setup "$BUILD" "$W" --wrap-mode=nodownload --prefix "$OUT" --bindir '' --libdir '' \
+  --buildtype release -Db_ndebug=true ${MESON_ARGS:-}
 # Generate the FlatBuffers headers first: a parallel build can race on them.
-meson compile -C "$BUILD" flatbuffers-generator >/dev/null
+quiet meson compile -C "$BUILD" flatbuffers-generator
 echo "build-mediasoup-worker: compiling (progress below is ninja's [done/total])"
-meson compile -C "$BUILD" -j "$JOBS" mediasoup-worker | grep --line-buffered -E '^\[[0-9]+/[0-9]+\]' | awk '{ if (NR % 25 == 0) print "  " $1; fflush() }'
-meson install -C "$BUILD" --no-rebuild --tags mediasoup-worker >/dev/null
+if ! meson compile -C "$BUILD" -j "$JOBS" mediasoup-worker 2>&1 | tee "$LOG" |
+  grep --line-buffered -E '^\[[0-9]+/[0-9]+\]' | awk '{ if (NR % 25 == 0) print "  " $1; fflush() }'; then
+  echo "build-mediasoup-worker: compile failed; the end of $LOG:" >&2
+  grep -E -B2 -A8 'error|FAILED' "$LOG" | head -40 >&2
+  exit 1
+fi
+quiet meson install -C "$BUILD" --no-rebuild --tags mediasoup-worker
 strip "$OUT/mediasoup-worker"
-rm -rf "$BUILD"
+rm -rf "$BUILD" "$LOG"
