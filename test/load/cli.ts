@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const s = (x: { p50: number | null; p95: number | null; max: number | null; count: number }) => `p50 ${x.p50 ?? '-'} p95 ${x.p95 ?? '-'} max ${x.max ?? '-'} (n=${x.count})`;
   console.log(`epochs ${r.epochs} (joins ${r.joins}, leaves ${r.leaves.graceful} graceful / ${r.leaves.crash} crash), frames decrypted ${r.framesDecrypted}`);
   console.log(`join time ms: ${s(r.joinTimeMs)}; MLS join ms: ${s(r.joinMlsMs)}`);
-  console.log(`rotation convergence ms: ${s(r.rotationConvergenceMs)}; MLS convergence ms: ${s(r.mlsConvergenceMs)}`);
+  console.log(`rotation convergence ms: ${s(r.rotationConvergenceMs)}; MLS convergence ms: ${s(r.mlsConvergenceMs)}; superseded ${r.rotationsSuperseded}, late ${r.rotationsLate}, not converged ${r.rotationsNotConverged}`);
   console.log(`frames lost per rotation: total ${r.framesLostPerRotation.total}, max ${r.framesLostPerRotation.max}; held then saved ${r.framesLostPerRotation.heldThenSaved}`);
   console.log(`commit processing per member ms: ${s(r.commitProcessingMs)}; thread CPU per commit per member ${r.threadCpuPerCommitMs ?? '-'} ms (per handshake message ${r.threadCpuPerHandshakeMs ?? '-'} ms, ${r.commitsProcessed} commits / ${r.handshakesProcessed} handshakes processed)`);
   console.log(`checks: ${Object.entries(r.checks).filter(([k]) => k !== 'problems').map(([k, v]) => `${k}=${v}`).join(' ')}`);

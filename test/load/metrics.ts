@@ -82,6 +82,8 @@ export interface EpochRecord {
   convergenceMs: number | null;
   mlsConvergenceMs: number | null;
   superseded: boolean;
+  /** Some member converged only after the next epoch's commit was accepted (it lagged behind). */
+  late: boolean;
   /** Members that had not converged (ids, at most 10). */
   missing: string[];
   framesLost: number;
@@ -141,6 +143,8 @@ export interface LoadReport {
   rotationConvergenceWithBrowsersMs: Summary;
   rotationsSuperseded: number;
   rotationsNotConverged: number;
+  /** Epochs some member reached only after the next commit had been accepted (members lagging). */
+  rotationsLate: number;
   framesLostPerRotation: { total: number; max: number; byReason: Record<LossReason, number>; beforeJoin: number; heldThenSaved: number };
   framesDecrypted: number;
   framesEncrypted: number;
@@ -178,9 +182,6 @@ export interface LoadReport {
   failures: string[];
   notes: string[];
 }
-
-/** An epoch replaced within this time may end before every member used it for media. */
-const SUPERSEDED_WITHIN_MS = 1500;
 
 const emptyLoss = (): Record<LossReason, number> => Object.fromEntries(LOSS_REASONS.map((r) => [r, 0])) as Record<LossReason, number>;
 
@@ -467,6 +468,7 @@ export class Collector {
     const convMls: number[] = [];
     let superseded = 0;
     let notConverged = 0;
+    let lateCount = 0;
     const problems: string[] = [];
 
     for (let i = 0; i < sortedEpochs.length; i++) {
@@ -489,6 +491,7 @@ export class Collector {
         convergenceMs: null,
         mlsConvergenceMs: null,
         superseded: false,
+        late: false,
         missing: [],
         framesLost,
         lostByReason: lostRec,
@@ -513,6 +516,7 @@ export class Collector {
       let worstMls = 0;
       let complete = true;
       let mlsComplete = true;
+      let late = false;
       for (const p of candidates) {
         const otherSenders = [...senders].some((x) => x !== p.pid);
         const joiner = p.joinEpoch === epoch;
@@ -523,16 +527,19 @@ export class Collector {
         expected.push(p);
         if (c.mls === null) mlsComplete = false;
         else worstMls = Math.max(worstMls, c.mls - acc.at);
-        if (c.full === null || c.full > deadline) {
+        if (c.full === null) {
           complete = false;
           if (rec.missing.length < 10) rec.missing.push(p.pid);
           continue;
         }
         rec.converged++;
+        if (c.full > deadline) late = true;
         worst = Math.max(worst, c.full - acc.at);
         if (p.kind === 'synthetic') worstSynthetic = Math.max(worstSynthetic, c.full - acc.at);
       }
       rec.expected = expected.length;
+      rec.late = late;
+      if (late) lateCount++;
       if (mlsComplete && expected.length > 0) {
         rec.mlsConvergenceMs = Math.round(worstMls * 10) / 10;
         convMls.push(worstMls);
@@ -541,8 +548,9 @@ export class Collector {
         rec.convergenceMs = Math.round(worst * 10) / 10;
         convAll.push(worst);
         if (expected.some((p) => p.kind === 'synthetic')) convSynthetic.push(worstSynthetic);
-      } else if (nextAcc && nextAcc.at - acc.at < SUPERSEDED_WITHIN_MS) {
-        // The next commit came before every member could use this epoch: not a failure.
+      } else if (mlsComplete && nextAcc) {
+        // Every member installed the epoch, but the next commit came before some of them sent or received
+        // media under it: superseded, not a failure.
         rec.superseded = true;
         superseded++;
       } else if (expected.length > 0) {
@@ -712,6 +720,7 @@ export class Collector {
       rotationConvergenceWithBrowsersMs: summarize(convAll),
       rotationsSuperseded: superseded,
       rotationsNotConverged: notConverged,
+      rotationsLate: lateCount,
       framesLostPerRotation: { total: lostTotal, max: lostMax, byReason, beforeJoin, heldThenSaved: heldSaved },
       framesDecrypted: totals.dec,
       framesEncrypted: totals.enc,

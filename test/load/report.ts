@@ -130,7 +130,7 @@ details{margin:8px 0}
 <tr><th>every participant decrypted every other sender</th><td>${flag(checks.everyoneDecryptedEveryone)}</td></tr>
 <tr><th>a new epoch for every join and leave</th><td>${flag(checks.epochPerMembershipChange)}</td></tr>
 <tr><th>no frames lost per rotation</th><td>${flag(checks.noFramesLost)}</td></tr>
-<tr><th>every rotation converged</th><td>${flag(checks.allRotationsConverged)} (superseded before converging: ${r.rotationsSuperseded})</td></tr></table>`);
+<tr><th>every rotation converged</th><td>${flag(checks.allRotationsConverged)} (media superseded before every member used it: ${r.rotationsSuperseded}; reached by some member only after the next commit: ${r.rotationsLate})</td></tr></table>`);
   if (checks.problems.length) parts.push(`<details open><summary>Problems (${checks.problems.length})</summary><ul>${checks.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></details>`);
   parts.push(`<h2>Figures</h2><table><tr><th></th><th>n</th><th>p50</th><th>p95</th><th>max</th><th>unit</th></tr>
 ${summaryRow('join time (join start to first frame from every other sender)', r.joinTimeMs)}
@@ -155,7 +155,7 @@ Synthetic thread CPU per commit per member: <b>${r.threadCpuPerCommitMs ?? '-'}<
   parts.push(`</div>`);
   parts.push(`<h2>Epochs</h2><details><summary>${r.epochList.length} epochs</summary><table><tr><th>epoch</th><th>accepted (s)</th><th>source</th><th>size</th><th>added</th><th>removed</th><th>converged/expected</th><th>conv ms</th><th>MLS ms</th><th>lost</th><th>held saved</th></tr>`);
   for (const e of r.epochList) {
-    parts.push(`<tr><td>${e.epoch}</td><td>${e.acceptedAt === null ? '-' : sec(e.acceptedAt)}</td><td>${e.acceptSource ?? '-'}</td><td>${e.size ?? '-'}</td><td>${esc(e.added.slice(0, 4).join(' '))}</td><td>${esc(e.removed.slice(0, 4).join(' '))}</td><td>${e.converged}/${e.expected}${e.superseded ? ' (superseded)' : ''}</td><td>${e.convergenceMs ?? '-'}</td><td>${e.mlsConvergenceMs ?? '-'}</td><td>${e.framesLost}</td><td>${e.heldSaved}</td></tr>`);
+    parts.push(`<tr><td>${e.epoch}</td><td>${e.acceptedAt === null ? '-' : sec(e.acceptedAt)}</td><td>${e.acceptSource ?? '-'}</td><td>${e.size ?? '-'}</td><td>${esc(e.added.slice(0, 4).join(' '))}</td><td>${esc(e.removed.slice(0, 4).join(' '))}</td><td>${e.converged}/${e.expected}${e.superseded ? ' (superseded)' : ''}${e.late ? ' (late)' : ''}</td><td>${e.convergenceMs ?? '-'}</td><td>${e.mlsConvergenceMs ?? '-'}</td><td>${e.framesLost}</td><td>${e.heldSaved}</td></tr>`);
   }
   parts.push(`</table></details>`);
   parts.push(`<h2>Participants</h2><details><summary>${r.participants.length} participants</summary><table><tr><th>id</th><th>kind</th><th>send/recv</th><th>join MLS ms</th><th>join ms</th><th>left</th><th>epochs</th><th>enc</th><th>dec</th><th>senders decrypted</th><th>missing</th><th>lost</th><th>errors</th></tr>`);

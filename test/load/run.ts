@@ -154,6 +154,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
 
     // Resource sampling.
     let lastSample = { at: now(), cpu: process.cpuUsage(), msCpu: sumProcs([...watch.workerPids]).cpuMs, threadCpu: 0, browserCpu: 0, dec: 0, enc: 0, bytes: 0 };
+    let prevSample = lastSample;
     const threadCpu = () => [...c.threads.values()].reduce((s, t) => s + (Number.isFinite(t.cpuMs) ? t.cpuMs : 0), 0);
     const threadHeap = () => [...c.threads.values()].reduce((s, t) => s + t.heapMB, 0);
     let lastCpuPct: number | null = null;
@@ -180,8 +181,9 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
           t: Math.round(at - started),
           members: c.memberCount,
           epoch: Math.max(0, c.currentEpoch),
-          framesPerS: Math.round(((totals.dec - lastSample.dec) * 1000) / dt),
-          framesEncryptedPerS: Math.round(((totals.enc - lastSample.enc) * 1000) / dt),
+          // Counters arrive once a second from each thread: rates over a 2-sample window.
+          framesPerS: Math.round(((totals.dec - prevSample.dec) * 1000) / (at - prevSample.at)),
+          framesEncryptedPerS: Math.round(((totals.enc - prevSample.enc) * 1000) / (at - prevSample.at)),
           serverCpuPct: inProcess ? Math.max(0, Math.round((serverCpuMs / dt) * 1000) / 10) : null,
           serverRssMB: inProcess ? Math.round(rss - threadHeap() + ms.rssMB) : null,
           participantsCpuPct: Math.max(0, Math.round((((tCpu - lastSample.threadCpu) + (b.cpuMs - lastSample.browserCpu)) / dt) * 1000) / 10),
@@ -192,6 +194,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
         lastCpuPct = s.serverCpuPct;
         lastFps = s.framesPerS;
         c.sample(s);
+        prevSample = lastSample;
         lastSample = { at, cpu, msCpu: ms.cpuMs, threadCpu: tCpu, browserCpu: b.cpuMs, dec: totals.dec, enc: totals.enc, bytes };
       } finally {
         sampling = false;

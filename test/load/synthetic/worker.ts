@@ -158,7 +158,7 @@ tickTimer = setTimeout(tick, tickMs);
 
 const counterTimer = setInterval(() => {
   for (const p of participants.values()) events.push(p.counters());
-}, 2000);
+}, 1000);
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.cmd) {
