@@ -513,9 +513,11 @@ export async function processMessageState(state: GroupState, bytes: Uint8Array, 
   if (c.contentType === ContentType.proposal) {
     const ref = await proposalRef(suite, ac);
     const pending: PendingProposal = { ref, proposal: c.proposal, sender: c.sender };
+    // The same proposal delivered twice (e.g. echoed back by the DS) is kept once.
+    const known = st.pendingProposals.some((p) => equal(p.ref, ref));
     const out: ProcessResult = {
       kind: 'proposal',
-      newState: { ...st, pendingProposals: [...st.pendingProposals, pending] },
+      newState: known ? st : { ...st, pendingProposals: [...st.pendingProposals, pending] },
       proposalType: proposalTypeName(c.proposal.proposalType),
       sender: c.sender,
       proposal: c.proposal,

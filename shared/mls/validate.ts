@@ -3,6 +3,7 @@
 import { equal, toHex } from '../bytes/index.js';
 import { verifyWithLabel, type CipherSuite } from '../crypto/index.js';
 import { check, MlsError } from './errors.js';
+import { leafRange } from './treeMath.js';
 import { leafAt, leafCount, parentAt, treeHash, verifyParentHashes, type RatchetTree } from './ratchetTree.js';
 import { CredentialType } from './wire/credential.js';
 import { decodeRequiredCapabilities } from './wire/requiredCapabilities.js';
@@ -159,8 +160,9 @@ export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: Gr
     const ek = toHex(pn.encryptionKey);
     check(!encKeys.has(ek), 'duplicate-encryption-key', `parent ${p} repeats an encryption key (§7.3)`);
     encKeys.add(ek);
+    const [lo, hi] = leafRange(p);
     for (const u of pn.unmergedLeaves) {
-      check(u < n && leafAt(tree, u) !== undefined, 'unmerged-leaf-invalid', `parent ${p} lists blank or missing unmerged leaf ${u} (§7.1)`);
+      check(u >= lo && u <= hi && leafAt(tree, u) !== undefined, 'unmerged-leaf-invalid', `parent ${p} lists unmerged leaf ${u} that is blank or not below it (§7.1)`);
     }
   }
   void CredentialType;

@@ -163,3 +163,13 @@ test('deserializeState rejects garbage', () => {
   assert.throws(() => mls.deserializeState(new Uint8Array([1, 9, 9])), (e: unknown) => e instanceof mls.MlsError);
   assert.throws(() => mls.deserializeState(new Uint8Array([2])), (e: unknown) => e instanceof mls.MlsError);
 });
+
+test('a proposal delivered twice is kept once and committed once', async () => {
+  const { server, alice, carol } = await room();
+  const p = await mls.createExternalRemoveProposal({ groupId: utf8('hostile'), epoch: mls.epoch(alice), removedLeaf: mls.ownLeafIndex(carol), senderIndex: 0, signaturePrivateKey: server.privateKey });
+  let a = (await mls.processMessage(alice, p)).newState;
+  a = (await mls.processMessage(a, p)).newState;
+  assert.equal(mls.pendingProposalCount(a), 1);
+  const c = await mls.createCommit(a);
+  assert.deepEqual(c.removedLeaves, [mls.ownLeafIndex(carol)]);
+});
