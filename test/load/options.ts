@@ -62,6 +62,8 @@ export interface LoadOptions {
   chromiumPath: string;
   /** Print a progress line. */
   quiet: boolean;
+  /** Print the in-process server's log lines. */
+  serverLog: boolean;
   /** Write a CPU profile of each synthetic thread into <out> (and a summary into the report). */
   profileThreads: boolean;
   /** Random seed for churn choices (reproducible runs). */
@@ -107,6 +109,7 @@ export const DEFAULTS: LoadOptions = {
   chromiumPath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   quiet: false,
   profileThreads: false,
+  serverLog: false,
   seed: 1,
 };
 
@@ -139,6 +142,7 @@ export const SPECS: Spec[] = [
   { flag: '--png', key: 'png', kind: 'bool', help: 'render the charts to PNG with headless Chromium (--no-png to skip)' },
   { flag: '--chromium', key: 'chromiumPath', kind: 'string', help: 'Chromium executable (default $CHROMIUM_PATH or /usr/bin/chromium)' },
   { flag: '--quiet', key: 'quiet', kind: 'bool', help: 'no progress line' },
+  { flag: '--server-log', key: 'serverLog', kind: 'bool', help: "print the in-process server's log lines" },
   { flag: '--profile-threads', key: 'profileThreads', kind: 'bool', help: 'write a V8 CPU profile of each synthetic thread to <out> and summarize it in the report' },
   { flag: '--seed', key: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for churn choices' },
 ];

@@ -94,7 +94,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
         {
           host: '127.0.0.1',
           port: 0,
-          log: false,
+          log: o.serverLog,
           numWorkers: o.sfuWorkers,
           maxMembersPerRoom: maxMembers,
           maxConnections: maxMembers * 2 + 100,
