@@ -27,8 +27,8 @@ export function specifiers(code: string): string[] {
 }
 
 const ALLOWED_PACKAGES = /^@noble\/(curves|hashes|ciphers)(\/|$)/;
-const NODE_ONLY_GLOBALS = /\b(Buffer\.|process\.|__dirname|__filename|require\()/;
-const DOM_ONLY_GLOBALS = /\b(document\.|window\.|navigator\.mediaDevices|RTCPeerConnection)/;
+const NODE_ONLY_GLOBALS = /(?<![\w#.$])(Buffer\.|process\.|__dirname|__filename|require\()/;
+const DOM_ONLY_GLOBALS = /(?<![\w#.$])(document\.|window\.|navigator\.mediaDevices|RTCPeerConnection)/;
 
 test('shared/ imports only shared/ modules and @noble', () => {
   const bad: string[] = [];
@@ -59,6 +59,14 @@ test('shared/ uses no Node-only or DOM-only globals', () => {
     });
   }
   assert.deepEqual(bad, []);
+});
+
+test('the global scanner ignores members that share a global name', () => {
+  assert.ok(DOM_ONLY_GLOBALS.test('const w = window.location;'));
+  assert.ok(!DOM_ONLY_GLOBALS.test('this.#window.slide(1);'));
+  assert.ok(!DOM_ONLY_GLOBALS.test('replay.window.size'));
+  assert.ok(NODE_ONLY_GLOBALS.test('if (process.env.X) {}'));
+  assert.ok(!NODE_ONLY_GLOBALS.test('state.process.run()'));
 });
 
 test('the import scanner finds every kind of import', () => {
