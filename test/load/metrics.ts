@@ -730,8 +730,9 @@ export class Collector {
       commitProcessingMs: summarize(this.commitMs.map((s) => s[1]), 2),
       commitCostBySize,
       joinExternalMs: summarize(this.joinExternalMs, 2),
-      threadCpuPerCommitMs: commits > 0 ? Math.round((cpu / commits) * 100) / 100 : null,
-      threadCpuPerHandshakeMs: handshakes > 0 ? Math.round((cpu / handshakes) * 100) / 100 : null,
+      // With media on, the threads' CPU is mostly SFrame and RTP: the per-commit figure is for media-off runs.
+      threadCpuPerCommitMs: commits > 0 && !media ? Math.round((cpu / commits) * 100) / 100 : null,
+      threadCpuPerHandshakeMs: handshakes > 0 && !media ? Math.round((cpu / handshakes) * 100) / 100 : null,
       handshakesProcessed: handshakes,
       commitsProcessed: commits,
       serverCpu: meta.serverCpu

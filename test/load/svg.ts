@@ -102,10 +102,16 @@ function axes(o: ChartOptions, f: Frame, points: number, xTickLabels?: (v: numbe
 function legend(names: string[], colors: string[], f: Frame): string[] {
   const parts: string[] = [];
   let x = f.left + 8;
+  let y = f.top + 2;
   for (let i = 0; i < names.length; i++) {
-    parts.push(`<rect x="${x}" y="${f.top + 2}" width="10" height="10" fill="${colors[i]}"/>`);
-    parts.push(`<text x="${x + 14}" y="${f.top + 11}" fill="#222">${esc(names[i]!)}</text>`);
-    x += 24 + names[i]!.length * 6.5;
+    const w = 24 + names[i]!.length * 6.2;
+    if (x + w > f.w - f.right && x > f.left + 8) {
+      x = f.left + 8;
+      y += 14;
+    }
+    parts.push(`<rect x="${x}" y="${y}" width="10" height="10" fill="${colors[i]}"/>`);
+    parts.push(`<text x="${x + 14}" y="${y + 9}" fill="#222" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(names[i]!)}</text>`);
+    x += w;
   }
   return parts;
 }
