@@ -435,7 +435,7 @@ export async function createCommitState(state: GroupState, o: CommitOptions = {}
   if (applied.added.length > 0) {
     welcome = await makeWelcome(suite, next.state, next, applied, pathSecrets, psks.map((p) => p.id), o.ratchetTreeInWelcome !== false);
   }
-  wipe(commitSecret, next.joinerSecret, next.welcomeSecret, next.pskSecret);
+  wipe(commitSecret, next.joinerSecret, next.welcomeSecret, next.pskSecret, ...pathSecrets.values());
   const result: CommitResult = { commit: commitBytes, pendingState: next.state, addedLeaves: applied.added.map((a) => a.leaf), removedLeaves: applied.removed };
   if (welcome) result.welcome = welcome;
   return result;
@@ -619,6 +619,7 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
     const r = await decryptUpdatePath(suite, tree, state.ownLeaf, senderLeaf, commit.path, pruneKeys(tree, state.keys), exclude, context);
     commitSecret = r.commitSecret;
     keys = r.keys;
+    wipe(r.pathSecret);
   }
   let initSecret = state.secrets.initSecret;
   if (external) {
@@ -873,7 +874,7 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
     signaturePrivateKey: o.signatureKeyPair.privateKey,
   });
   const pm = await protectPublic(suite, content, o.signatureKeyPair.privateKey, gc, undefined, next.confirmationTag, signature);
-  wipe(initSecret, created.commitSecret, next.joinerSecret, next.welcomeSecret, next.pskSecret);
+  wipe(initSecret, created.commitSecret, next.joinerSecret, next.welcomeSecret, next.pskSecret, ...created.pathSecrets.values());
   const pendingState: GroupState = { ...next.state, resumptionPsks: [] };
   return { commit: encodeMLSMessage({ version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: pm }), pendingState };
 }

@@ -19,7 +19,10 @@
 // 'bad-membership-tag', 'bad-confirmation-tag', 'unknown-proposal-ref', 'commit-removes-committer',
 // 'malformed-message') and the caller keeps its old state. Crypto: the backend passed as
 // `crypto` (per call) or set once with setDefaultCryptoBackend (e.g. the node:crypto provider).
-// Handshake messages are sent as PublicMessage, application data as PrivateMessage.
+// Handshake messages are sent as PublicMessage, application data as PrivateMessage
+// (createApplicationMessage). After adopting a new state, discardState(old, new) wipes the old
+// epoch's secrets. Joining by Welcome: createKeyPackage -> (committer) createCommit({ add }) ->
+// joinWelcome({ welcome, keyPackagePrivate }). serializeState/deserializeState hold secrets.
 import { assertBigInt, assertBytes, assertInt } from '../bytes/index.js';
 import { getCipherSuite, type CryptoBackend, type SuiteId } from '../crypto/index.js';
 import { check, MlsError } from './errors.js';
@@ -45,9 +48,6 @@ import { deserializeGroupState, serializeGroupState } from './stateCodec.js';
 import { CredentialType, type Credential } from './wire/credential.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
 import { encodeExternalSenders } from './wire/externalSenders.js';
-import type { Sender } from './wire/framedContent.js';
-import { decode, encode } from '../codec/index.js';
-import { readKeyPackage, writeKeyPackage } from './wire/keyPackage.js';
 import { decodeRatchetTree } from './wire/node.js';
 import { encodeMLSMessage } from './wire/mlsMessage.js';
 import { ProposalType, type Proposal } from './wire/proposal.js';
@@ -275,9 +275,4 @@ export function deserializeState(bytes: Uint8Array): GroupState {
   }
 }
 
-void decode;
-void encode;
-void readKeyPackage;
-void writeKeyPackage;
-export type { Sender as MlsSender };
 export type { ProcessResult };

@@ -117,6 +117,29 @@ for (const n of sizes.length ? sizes : [1000, 10000]) {
   let a = await stateFor(suite, base, tree, members, 0, parentKeys);
   let b = await stateFor(suite, base, tree, members, 1, parentKeys);
   const gi = await mls.groupInfo(a);
+  if (process.env.MLS_BENCH_SAVE) {
+    // Saves the GroupInfo so a fresh process can time a join without the synthesizer's heap.
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${process.env.MLS_BENCH_SAVE}-${n}.bin`, gi);
+  }
+  // Join breakdown: decode + tree hash, parent hashes, leaf signatures (the rest is the commit).
+  const { decodeMLSMessage } = await import('../../shared/mls/wire/mlsMessage.js');
+  const { decodeRatchetTree } = await import('../../shared/mls/wire/node.js');
+  const { verifyParentHashes } = await import('../../shared/mls/ratchetTree.js');
+  const { verifyWithLabel } = await import('../../shared/crypto/index.js');
+  const [fresh, tHash] = await time(async () => {
+    const m = decodeMLSMessage(gi) as any;
+    const t = rt.treeFromNodeList(decodeRatchetTree(m.groupInfo.extensions.find((e: any) => e.extensionType === 2).extensionData));
+    await rt.treeHash(suite, t);
+    return t;
+  });
+  const [, tPh] = await time(() => verifyParentHashes(suite, fresh));
+  const [, tSig] = await time(async () => {
+    for (const l of rt.nonBlankLeaves(fresh)) {
+      const leaf = rt.leafAt(fresh, l)!;
+      await verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leaf, groupId, l), leaf.signature);
+    }
+  });
   const [join, tJoin] = await time(() => mls.joinExternal({ groupInfo: gi, identity: utf8('newcomer') }));
   const [pa, tProcJoin] = await time(() => mls.processMessage(a, join.commit));
   const pb = await mls.processMessage(b, join.commit);
@@ -134,5 +157,5 @@ for (const n of sizes.length ? sizes : [1000, 10000]) {
   }
   if (toHex(mls.epochAuthenticator(a)) !== toHex(mls.epochAuthenticator(b))) throw new Error('commits diverged');
   const med = (xs: number[]) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  console.log(`members=${n} backend=${backendName} synth=${(tSynth / 1000).toFixed(1)}s join(external commit)=${tJoin.toFixed(0)}ms process-join=${tProcJoin.toFixed(1)}ms commit create median=${med(create).toFixed(2)}ms process median=${med(proc).toFixed(2)}ms state=${mls.serializeState(a).length}B`);
+  console.log(`members=${n} backend=${backendName} synth=${(tSynth / 1000).toFixed(1)}s join(external commit)=${tJoin.toFixed(0)}ms [decode+tree hash ${tHash.toFixed(0)}ms, parent hashes ${tPh.toFixed(0)}ms, leaf signatures ${tSig.toFixed(0)}ms] process-join=${tProcJoin.toFixed(1)}ms commit create median=${med(create).toFixed(2)}ms process median=${med(proc).toFixed(2)}ms state=${mls.serializeState(a).length}B`);
 }
