@@ -316,6 +316,25 @@ export async function createProposal(state: GroupState, proposal: Proposal, o?: 
   return { message, newState: { ...state, pendingProposals: [...state.pendingProposals, { ref, proposal, sender: content.sender }] } };
 }
 
+/** An Update proposal (§12.1.2) with a fresh leaf key; the key pair waits in the state until committed. */
+export async function createUpdateProposal(state: GroupState, o?: CryptoOption): Promise<{ message: Uint8Array; newState: GroupState }> {
+  const suite = suiteFor(state.suite, o);
+  const old = leafAt(state.tree, state.ownLeaf)!;
+  const kp = await suite.hpke.generateKeyPair();
+  const unsigned: LeafNode = {
+    encryptionKey: kp.publicKey,
+    signatureKey: old.signatureKey,
+    credential: old.credential,
+    capabilities: old.capabilities,
+    leafNodeSource: LeafNodeSource.update,
+    extensions: old.extensions,
+    signature: EMPTY,
+  };
+  const signature = await signWithLabel(suite, state.signaturePrivateKey, 'LeafNodeTBS', encodeLeafNodeTBS(unsigned, state.groupContext.groupId, state.ownLeaf));
+  const r = await createProposal(state, { proposalType: ProposalType.update, update: { leafNode: { ...unsigned, signature } } }, o);
+  return { message: r.message, newState: { ...r.newState, pendingUpdateKeys: [...(state.pendingUpdateKeys ?? []), kp] } };
+}
+
 /** A Remove proposal signed by an external sender (§12.1.8): the DS/server side. */
 export async function externalRemoveProposal(o: {
   suite: CipherSuite;
@@ -607,6 +626,13 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
   }
   let commitSecret = ks.zeros(suite.kdf.Nh);
   let keys = state.keys;
+  if (applied.updated.includes(state.ownLeaf)) {
+    // Our own Update proposal was committed: its leaf private key becomes our leaf key (§12.1.2).
+    const leaf = leafAt(tree, state.ownLeaf)!;
+    const kp = (state.pendingUpdateKeys ?? []).find((k) => equal(k.publicKey, leaf.encryptionKey));
+    check(kp !== undefined, 'unknown-own-update', 'commit applies an Update for our leaf that we did not propose');
+    keys = { ...keys, [2 * state.ownLeaf]: kp };
+  }
   if (commit.path) {
     await validateLeafNode(suite, commit.path.leafNode, tree, { ...state.groupContext, extensions: applied.extensions }, {
       groupId: state.groupContext.groupId,
@@ -616,7 +642,7 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
     tree = await applyUpdatePath(suite, tree, senderLeaf, commit.path, state.groupContext.groupId);
     const exclude = applied.added.map((a) => a.leaf);
     const context = encodeGroupContext(epochGroupContext(state.groupContext, await treeHash(suite, tree), state.groupContext.confirmedTranscriptHash, applied.extensions));
-    const r = await decryptUpdatePath(suite, tree, state.ownLeaf, senderLeaf, commit.path, pruneKeys(tree, state.keys), exclude, context);
+    const r = await decryptUpdatePath(suite, tree, state.ownLeaf, senderLeaf, commit.path, pruneKeys(tree, keys), exclude, context);
     commitSecret = r.commitSecret;
     keys = r.keys;
     wipe(r.pathSecret);

@@ -31,6 +31,7 @@ import {
   createCommitState,
   createGroupState,
   createProposal as createProposalState,
+  createUpdateProposal,
   decodeMessage,
   externalRemoveProposal,
   joinExternalState,
@@ -172,6 +173,11 @@ export async function createApplicationMessage(state: GroupState, data: Uint8Arr
 export async function proposeRemove(state: GroupState, removedLeaf: number, o?: CryptoOption): Promise<{ message: Uint8Array; newState: GroupState }> {
   assertInt(removedLeaf, 'removedLeaf', 0, 0xffffffff);
   return createProposalState(state, { proposalType: ProposalType.remove, remove: { removed: removedLeaf } }, o);
+}
+
+/** An Update proposal refreshing this member's leaf key (§12.1.2), as a PublicMessage. */
+export async function proposeUpdate(state: GroupState, o?: CryptoOption): Promise<{ message: Uint8Array; newState: GroupState }> {
+  return createUpdateProposal(state, o);
 }
 
 /** Private part of a KeyPackage: keep it secret until joinWelcome uses it. */

@@ -36,6 +36,8 @@ export interface GroupState {
   resumptionPsks: { epoch: bigint; psk: Uint8Array }[];
   /** External PSKs this member may use (hex psk_id -> psk), §8.4. */
   externalPsks: Record<string, Uint8Array>;
+  /** Leaf key pairs of this member's own Update proposals in this epoch (§12.1.2). */
+  pendingUpdateKeys?: { publicKey: Uint8Array; privateKey: Uint8Array }[];
 }
 
 export interface CryptoOption {
@@ -59,5 +61,6 @@ export function stateSecrets(s: GroupState): Uint8Array[] {
   }
   for (const r of s.resumptionPsks) out.push(r.psk);
   out.push(...Object.values(s.externalPsks));
+  for (const k of s.pendingUpdateKeys ?? []) out.push(k.privateKey);
   return out;
 }

@@ -118,3 +118,28 @@ test('discardState wipes the old epoch but not the new one', async () => {
   const got = await mls.processMessage(r.newState, m.message);
   assert.equal(got.kind, 'application');
 });
+
+test('Update proposal by reference: the proposer keeps following the group', async () => {
+  let alice = await mls.createGroup({ groupId: utf8('g4'), identity: utf8('alice') });
+  const j = await mls.joinExternal({ groupInfo: await mls.groupInfo(alice), identity: utf8('bob') });
+  alice = (await mls.processMessage(alice, j.commit)).newState;
+  let bob = j.pendingState;
+  const j2 = await mls.joinExternal({ groupInfo: await mls.groupInfo(alice), identity: utf8('carol') });
+  alice = (await mls.processMessage(alice, j2.commit)).newState;
+  bob = (await mls.processMessage(bob, j2.commit)).newState;
+  let carol = j2.pendingState;
+  const up = await mls.proposeUpdate(alice);
+  alice = up.newState;
+  bob = (await mls.processMessage(bob, up.message)).newState;
+  carol = (await mls.processMessage(carol, up.message)).newState;
+  const c = await mls.createCommit(bob);
+  bob = c.pendingState;
+  alice = (await mls.processMessage(alice, c.commit)).newState;
+  carol = (await mls.processMessage(carol, c.commit)).newState;
+  const auth = [alice, bob, carol].map((s) => toHex(mls.epochAuthenticator(s)));
+  assert.ok(auth.every((a) => a === auth[0]));
+  // Alice's new leaf key works: carol's next commit encrypts to it.
+  const c2 = await mls.createCommit(carol);
+  alice = (await mls.processMessage(alice, c2.commit)).newState;
+  assert.equal(toHex(mls.epochAuthenticator(alice)), toHex(mls.epochAuthenticator(c2.pendingState)));
+});
