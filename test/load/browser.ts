@@ -7,12 +7,27 @@
 // each epoch was installed and first used to encrypt / decrypt, and the first frame from each peer. It
 // reads counters only: no keys, no media.
 
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import type { LoadEvent, LossReason } from './events.js';
 import { lossReasonOf } from './events.js';
+
+const LIVE_BROWSERS = new Set<ChildProcess>();
+
+/** Emergency stop (second Ctrl-C): SIGKILL every browser this process launched. Synchronous. */
+export function killAllBrowsersNow(): void {
+  for (const p of LIVE_BROWSERS) {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  LIVE_BROWSERS.clear();
+}
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -122,7 +137,16 @@ export class BrowserParticipant {
       userDataDir: this.#userDataDir,
       args: CHROMIUM_ARGS,
       protocolTimeout: 60_000,
+      // The load test handles Ctrl-C itself (it still writes the report); puppeteer's own handlers would exit.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
     });
+    const proc = this.#browser.process();
+    if (proc) {
+      LIVE_BROWSERS.add(proc);
+      proc.once('exit', () => LIVE_BROWSERS.delete(proc));
+    }
     this.#page = await this.#browser.newPage();
     await this.#page.evaluateOnNewDocument(PROBE);
     this.#page.on('pageerror', (e) => this.#emit({ type: 'error', pid: this.pid, at: Date.now(), message: `page error: ${String((e as Error).message ?? e).slice(0, 200)}` }));

@@ -2,6 +2,7 @@
 // Progress: one line rewritten in place on a TTY, one line every --progress-ms otherwise. Ctrl-C ends the
 // run early (the report is still written); a second Ctrl-C stops at once (threads, browsers, server).
 
+import { killAllBrowsersNow } from './browser.js';
 import { OptionError, helpText, parseArgs } from './options.js';
 import type { LoadOptions } from './options.js';
 import { runLoad } from './run.js';
@@ -38,7 +39,8 @@ async function main(): Promise<void> {
       ac.abort();
     } else {
       process.stderr.write('loadtest: aborting\n');
-      // Child processes (browsers, mediasoup workers) get SIGTERM from their parents' exit handlers; be sure.
+      // Browsers are killed here; mediasoup workers exit when their channel to this process closes.
+      killAllBrowsersNow();
       process.exit(130);
     }
   });

@@ -52,6 +52,7 @@ describe('load test run: 2 browsers + 20 synthetic, 15 s, churn', () => {
       quiet: true,
       settleS: 4,
       threads: 1,
+      setupTimeoutS: 120,
     });
     result = await runLoad(o, {}, 'loadtest.test.ts');
     r = result.report;

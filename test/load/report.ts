@@ -211,6 +211,9 @@ export async function renderPngs(html: string, charts: ChartSpec[], outDir: stri
     headless: true,
     userDataDir,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
   try {
     const page = await browser.newPage();
