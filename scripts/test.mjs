@@ -62,13 +62,21 @@ const child = spawn(
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=900000', ...files],
   { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } },
 );
-let tail = '';
+// The runner's summary ("ℹ pass N", "ℹ fail N", ...) can be followed by a long list of
+// failures, so keep every summary line seen rather than the end of the output.
+const summary = {};
+let partial = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk.toString()).split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) {
+    const m = /^(?:ℹ|#) (tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line.trim());
+    if (m) summary[m[1]] = Number(m[2]);
+  }
 });
 child.on('close', (code) => {
-  const num = (label) => Number(/(?:ℹ|#) (?:tests|pass|fail) \d+/.test(tail) ? (tail.match(new RegExp(`(?:ℹ|#) ${label} (\\d+)`))?.[1] ?? 0) : 0);
+  const num = (label) => summary[label] ?? 0;
   const p = num('pass');
   const f = num('fail') + num('cancelled');
   passed += p;
