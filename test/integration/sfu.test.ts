@@ -8,7 +8,7 @@ import { testConfig } from '../../server/config.js';
 import { MediaRoom } from '../../server/sfu/media-room.js';
 import { WorkerPool, processAlive } from '../../server/sfu/workers.js';
 import type { JsonObject } from '../../shared/protocol/index.js';
-import { OPUS_PRODUCER_RTP, parseRtp, rtpPacket, udpSocket, waitFor } from './helpers.js';
+import { OPUS_PRODUCER_RTP, RawClient, parseRtp, rtpPacket, udpSocket, waitFor } from './helpers.js';
 
 test('mediasoup: router codecs, transports on 127.0.0.1, RTP forwarded byte-identical, clean close', async () => {
   const pool = await WorkerPool.create(testConfig({ numWorkers: 1 }));
@@ -69,4 +69,39 @@ test('mediasoup: router codecs, transports on 127.0.0.1, RTP forwarded byte-iden
   }
   assert.ok(room.closed);
   assert.equal(processAlive(pid), false, 'the worker process has exited');
+});
+
+test('media requests over signaling: bad parameters get media-error/not-found, another peer\'s objects are out of reach, limits hold', async () => {
+  const { startServer } = await import('../../server/app.js');
+  const s = await startServer(testConfig());
+  try {
+    const a = await RawClient.connect(s.wsUrl);
+    const b = await RawClient.connect(s.wsUrl);
+    const caps = (await a.ok<{ routerRtpCapabilities: JsonObject }>('join', { room: 'm', name: 'a' })).routerRtpCapabilities;
+    await b.ok('join', { room: 'm', name: 'b' });
+    const code = async (c: RawClient, type: string, body: Record<string, unknown>) => {
+      const m = await c.request(type, body);
+      return m.type === 'error' ? (m as { code: string }).code : 'ok';
+    };
+    const t = await a.ok<{ transportId: string; iceCandidates: unknown[] }>('createWebRtcTransport', { direction: 'send' });
+    assert.ok(t.iceCandidates.length > 0);
+    assert.equal(await code(a, 'connectTransport', { transportId: t.transportId, dtlsParameters: { role: 'nope', fingerprints: 'x' } }), 'media-error');
+    assert.equal(await code(a, 'produce', { transportId: t.transportId, kind: 'audio', rtpParameters: { codecs: 'junk' } }), 'media-error');
+    const plain = await a.ok<{ transportId: string }>('createPlainTransport', { comedia: true });
+    const p = await a.ok<{ producerId: string }>('produce', { transportId: plain.transportId, kind: 'audio', rtpParameters: OPUS_PRODUCER_RTP(42) });
+    assert.ok(b.notifications('newProducer').some((n) => n.producerId === p.producerId), 'b hears of the producer');
+    assert.equal(await code(b, 'closeProducer', { producerId: p.producerId }), 'not-found', "b cannot close a's producer");
+    assert.equal(await code(b, 'connectTransport', { transportId: t.transportId, dtlsParameters: {} }), 'not-found', "nor use a's transport");
+    const bt = await b.ok<{ transportId: string }>('createPlainTransport', {});
+    assert.equal(await code(b, 'consume', { transportId: bt.transportId, producerId: 'no-such-producer', rtpCapabilities: caps }), 'not-found');
+    assert.equal(await code(b, 'consume', { transportId: bt.transportId, producerId: p.producerId, rtpCapabilities: { codecs: [] } }), 'not-found');
+    assert.equal(await code(b, 'resumeConsumer', { consumerId: 'nope' }), 'not-found');
+    for (let i = 0; i < 7; i++) await b.ok('createPlainTransport', {});
+    assert.equal(await code(b, 'createPlainTransport', {}), 'media-error', 'at most 8 transports per connection');
+    a.close();
+    await waitFor('producerClosed reaches b', () => b.notifications('producerClosed').some((n) => n.producerId === p.producerId), 5000);
+    b.close();
+  } finally {
+    await s.close();
+  }
 });
