@@ -289,8 +289,10 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
     while (!signal?.aborted && now() < runEnd) {
       if (now() >= nextChurn) {
         nextChurn += churnEvery;
+        // Population = joined + still joining (a pending joiner counts, or slow joins would pile up).
         const present = alive.filter((p) => joinedSet.has(p));
-        const doLeave = present.length > 1 && (present.length > target || (present.length === target && leaveNext));
+        const population = alive.filter((p) => !failedSet.has(p)).length;
+        const doLeave = present.length > 1 && (population > target || (population === target && leaveNext));
         if (doLeave) {
           const victim = present[Math.floor(rnd() * present.length)]!;
           alive.splice(alive.indexOf(victim), 1);
