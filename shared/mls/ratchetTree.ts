@@ -52,6 +52,22 @@ export function publicKeyAt(tree: RatchetTree, node: NodeIndex): Uint8Array | un
   return n.nodeType === NodeType.leaf ? n.leaf.encryptionKey : n.parent.encryptionKey;
 }
 
+/**
+ * Sets nodes in a tree the caller owns (fresh from withNodes, not yet shared with any state),
+ * clearing the cached hashes of the changed nodes and their ancestors.
+ */
+export function setNodesInPlace(tree: RatchetTree, changes: Iterable<[NodeIndex, Node | null]>): void {
+  const n = leafCount(tree);
+  const r = tm.root(n);
+  for (const [i, node] of changes) {
+    tree.nodes[i] = node;
+    for (let x = i; ; x = tm.parent(x, n)) {
+      tree.hashes[x] = null;
+      if (x === r) break;
+    }
+  }
+}
+
 /** A new tree with the given nodes replaced (null blanks a node); cached hashes of changed paths dropped. */
 export function withNodes(tree: RatchetTree, changes: Iterable<[NodeIndex, Node | null]>): RatchetTree {
   const nodes = tree.nodes.slice();
@@ -327,9 +343,10 @@ export async function computePathParentHashes(
   tree: RatchetTree,
   leaf: LeafIndex,
   path: readonly NodeIndex[],
+  inPlace = false,
 ): Promise<{ tree: RatchetTree; leafParentHash: Uint8Array }> {
-  // One copy for the whole path; the copy is ours, so it is filled in place below.
-  const t = withNodes(tree, []);
+  // One copy for the whole path (none when the caller owns `tree`); then filled in place.
+  const t = inPlace ? tree : withNodes(tree, []);
   const n = leafCount(t);
   const r = tm.root(n);
   let above: Uint8Array = new Uint8Array(0); // parent hash field for the topmost node: empty

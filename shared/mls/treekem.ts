@@ -18,6 +18,7 @@ import {
   leafCount,
   publicKeyAt,
   resolution,
+  setNodesInPlace,
   withNodes,
   type RatchetTree,
 } from './ratchetTree.js';
@@ -107,9 +108,8 @@ export async function createUpdatePath(
   }
   // commit_secret = path_secret[n] for a path of n nodes; with no path it is path_secret[0].
   const commitSecret = fdp.length > 0 ? await deriveSecret(suite, secret, 'path') : secret;
-  let t = withNodes(tree, byNode);
-  const ph = await computePathParentHashes(suite, t, leaf, fdp);
-  t = ph.tree;
+  const t = withNodes(tree, byNode); // the one copy of this operation; changed in place below
+  const ph = await computePathParentHashes(suite, t, leaf, fdp, true);
   const unsigned: LeafNode = {
     encryptionKey: leafKp.publicKey,
     signatureKey: template.signatureKey,
@@ -122,7 +122,7 @@ export async function createUpdatePath(
   };
   const signature = await signWithLabel(suite, signaturePrivateKey, 'LeafNodeTBS', encodeLeafNodeTBS(unsigned, groupId, leaf));
   const leafNode: LeafNode = { ...unsigned, signature };
-  t = withNodes(t, [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }]]);
+  setNodesInPlace(t, [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }]]);
   const context = await contextFor(t);
   const recipients = pathRecipients(t, leaf, fdp, exclude);
   const nodes: UpdatePathNode[] = [];
@@ -163,11 +163,11 @@ export async function applyUpdatePath(
       parent: { encryptionKey: path.nodes[i]!.encryptionKey, parentHash: new Uint8Array(0), unmergedLeaves: [] },
     });
   }
-  let t = withNodes(tree, byNode);
-  const ph = await computePathParentHashes(suite, t, sender, fdp);
-  t = ph.tree;
+  const t = withNodes(tree, byNode); // the one copy of this operation; changed in place below
+  const ph = await computePathParentHashes(suite, t, sender, fdp, true);
   check(leafNode.parentHash !== undefined && equal(leafNode.parentHash, ph.leafParentHash), 'parent-hash-mismatch', 'UpdatePath leaf parent_hash does not match the path (§7.9.2)');
-  return withNodes(t, [[2 * sender, { nodeType: NodeType.leaf, leaf: leafNode }]]);
+  setNodesInPlace(t, [[2 * sender, { nodeType: NodeType.leaf, leaf: leafNode }]]);
+  return t;
 }
 
 /**

@@ -148,12 +148,24 @@ for (const n of sizes.length ? sizes : [1000, 10000]) {
   if (toHex(mls.epochAuthenticator(a)) !== toHex(mls.epochAuthenticator(join.pendingState))) throw new Error('join diverged');
   const create: number[] = [];
   const proc: number[] = [];
+  // MLS_BENCH_PROFILE=file.cpuprofile: CPU profile of the steady-state commit loop only.
+  let session: import('node:inspector').Session | undefined;
+  if (process.env.MLS_BENCH_PROFILE) {
+    const inspector = await import('node:inspector');
+    session = new inspector.Session();
+    session.connect();
+    await new Promise((res) => session!.post('Profiler.enable', () => session!.post('Profiler.start', res)));
+  }
   for (let k = 0; k < Number(process.env.MLS_BENCH_ROUNDS ?? 20); k++) {
     const [c, tc] = await time(() => mls.createCommit(a));
     const [r, tp] = await time(() => mls.processMessage(b, c.commit));
     create.push(tc);
     proc.push(tp);
     [a, b] = [r.newState, c.pendingState];
+  }
+  if (session) {
+    const { writeFileSync } = await import('node:fs');
+    await new Promise<void>((res) => session!.post('Profiler.stop', (_e, r) => { writeFileSync(process.env.MLS_BENCH_PROFILE!, JSON.stringify(r.profile)); res(); }));
   }
   if (toHex(mls.epochAuthenticator(a)) !== toHex(mls.epochAuthenticator(b))) throw new Error('commits diverged');
   const med = (xs: number[]) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;

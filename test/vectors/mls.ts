@@ -284,7 +284,6 @@ import { readProposal, writeProposal } from '../../shared/mls/wire/proposal.js';
 import { readUpdatePath } from '../../shared/mls/wire/updatePath.js';
 import { decodeRatchetTree, encodeRatchetTree } from '../../shared/mls/wire/node.js';
 import { SenderType, type FramedContent } from '../../shared/mls/wire/framedContent.js';
-import { ProtocolVersion } from '../../shared/mls/wire/protocolVersion.js';
 import { verifyWithLabel } from '../../shared/crypto/index.js';
 import { encodeGroupInfoTBS } from '../../shared/mls/wire/groupInfo.js';
 import { openWelcome, joinWelcomeState, processMessageState } from '../../shared/mls/group.js';
