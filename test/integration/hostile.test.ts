@@ -142,3 +142,22 @@ test('hostile handshake messages: past/future epochs, non-members, forged server
     for (const p of [a, b, c]) p.member.close();
   });
 });
+
+test('resume: a wrong token or unknown member is resume-failed; a valid resume closes the older socket with 4004', async () => {
+  await withServer({ reconnectGraceMs: 5000 }, async (s) => {
+    const a = await RawClient.connect(s.wsUrl);
+    const j = await a.ok<{ memberId: string; resumeToken: string; lastSeq: number }>('join', { room: 'res', name: 'alice' });
+    const c = await RawClient.connect(s.wsUrl);
+    const bad = async (resume: Record<string, unknown>, name = 'alice') => errCode(await c.request('join', { room: 'res', name, resume }));
+    assert.equal(await bad({ memberId: j.memberId, resumeToken: 'wrongtoken', lastSeq: 0 }), 'resume-failed');
+    assert.equal(await bad({ memberId: 'mnobody', resumeToken: j.resumeToken, lastSeq: 0 }), 'resume-failed');
+    assert.equal(await bad({ memberId: j.memberId, resumeToken: j.resumeToken, lastSeq: 99 }), 'resume-failed', 'a seq the log never had');
+    assert.equal(await bad({ memberId: j.memberId, resumeToken: j.resumeToken, lastSeq: 0 }, 'mallory'), 'resume-failed', 'another name');
+    const ok = await c.ok<{ resumed: boolean; memberId: string }>('join', { room: 'res', name: 'alice', resume: { memberId: j.memberId, resumeToken: j.resumeToken, lastSeq: 0 } });
+    assert.equal(ok.resumed, true);
+    assert.equal(ok.memberId, j.memberId);
+    assert.equal(await a.waitClosed(), CloseCode.resumedElsewhere);
+    assert.equal(typeof (await c.ok<{ now: number }>('ping')).now, 'number');
+    c.close();
+  });
+});
