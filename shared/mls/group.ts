@@ -49,7 +49,7 @@ import { decodeMLSMessage, encodeMLSMessage, type MLSMessage } from './wire/mlsM
 import type { Welcome } from './wire/welcome.js';
 import { decodeRatchetTree, encodeRatchetTree, NodeType, type NodeList } from './wire/node.js';
 import { PSKType, ResumptionPSKUsage, type PreSharedKeyID } from './wire/preSharedKeyId.js';
-import { ProposalType, proposalTypeName, type Proposal } from './wire/proposal.js';
+import { ProposalType, proposalTypeName, type Proposal, type ReInit } from './wire/proposal.js';
 import type { PublicMessage } from './wire/publicMessage.js';
 import { ProtocolVersion } from './wire/protocolVersion.js';
 import { WireFormat } from './wire/wireFormat.js';
@@ -151,6 +151,7 @@ async function nextEpoch(
     ownLeaf: number;
     keys: PathKeys;
     signaturePrivateKey: Uint8Array;
+    reinit?: ReInit;
   },
 ): Promise<NextEpoch & { confirmationTag: Uint8Array }> {
   const th = await treeHash(suite, p.tree);
@@ -177,6 +178,7 @@ async function nextEpoch(
     resumptionPsks,
     externalPsks: prev.externalPsks,
   };
+  if (p.reinit) state.reinit = p.reinit;
   return { state, joinerSecret, welcomeSecret, pskSecret, confirmationTag };
 }
 
@@ -301,6 +303,7 @@ export function proposalRef(suite: CipherSuite, ac: AuthenticatedContent): Promi
 
 /** A proposal from this member as a PublicMessage; the returned state lists it as pending. */
 export async function createProposal(state: GroupState, proposal: Proposal, o?: CryptoOption): Promise<{ message: Uint8Array; newState: GroupState }> {
+  checkNotReinitialized(state);
   const suite = suiteFor(state.suite, o);
   const content: FramedContent = {
     groupId: state.groupContext.groupId,
@@ -377,7 +380,12 @@ export interface CommitOptions extends CryptoOption {
   authenticatedData?: Uint8Array;
 }
 
+function checkNotReinitialized(state: GroupState): void {
+  check(state.reinit === undefined, 'group-reinitialized', 'the group was reinitialized by a ReInit commit; use the new group (§11.2)');
+}
+
 export async function createCommitState(state: GroupState, o: CommitOptions = {}): Promise<CommitResult> {
+  checkNotReinitialized(state);
   const suite = suiteFor(state.suite, o);
   const self: Sender = { senderType: SenderType.member, leafIndex: state.ownLeaf };
   const byRef: ProposalWithSender[] = state.pendingProposals.map((p) => ({ proposal: p.proposal, sender: p.sender, ref: p.ref }));
@@ -447,6 +455,7 @@ export async function createCommitState(state: GroupState, o: CommitOptions = {}
     ownLeaf: state.ownLeaf,
     keys,
     signaturePrivateKey: state.signaturePrivateKey,
+    ...(applied.reinit ? { reinit: applied.reinit } : {}),
   });
   const pm = await protectPublic(suite, content, state.signaturePrivateKey, state.groupContext, state.secrets.membershipKey, next.confirmationTag, signature);
   const commitBytes = encodeMLSMessage({ version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: pm });
@@ -501,6 +510,7 @@ export type ProcessResult =
   | { kind: 'application'; newState: GroupState; data: Uint8Array; sender: Sender };
 
 export async function processMessageState(state: GroupState, bytes: Uint8Array, o?: CryptoOption): Promise<ProcessResult> {
+  checkNotReinitialized(state);
   const suite = suiteFor(state.suite, o);
   const msg = decodeMessage(bytes);
   let ac: AuthenticatedContent;
@@ -670,6 +680,7 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
     ownLeaf: state.ownLeaf,
     keys,
     signaturePrivateKey: state.signaturePrivateKey,
+    ...(applied.reinit ? { reinit: applied.reinit } : {}),
   });
   check(ac.auth.confirmationTag !== undefined && equal(next.confirmationTag, ac.auth.confirmationTag), 'bad-confirmation-tag', 'confirmation tag does not verify (§8.1)');
   wipe(commitSecret, next.joinerSecret, next.welcomeSecret, next.pskSecret);
@@ -682,6 +693,7 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
 // Application messages (§15)
 
 export async function createApplicationMessageState(state: GroupState, data: Uint8Array, o?: CryptoOption & { authenticatedData?: Uint8Array; paddingLength?: number }): Promise<{ message: Uint8Array; newState: GroupState }> {
+  checkNotReinitialized(state);
   const suite = suiteFor(state.suite, o);
   const content: FramedContent = {
     groupId: state.groupContext.groupId,

@@ -8,7 +8,7 @@ import type { SecretTree } from './secretTree.js';
 import type { PathKeys } from './treekem.js';
 import type { Sender } from './wire/framedContent.js';
 import type { GroupContext } from './wire/groupContext.js';
-import type { Proposal } from './wire/proposal.js';
+import type { Proposal, ReInit } from './wire/proposal.js';
 
 /** A proposal received (or sent) in this epoch, kept until a commit covers it (§12.4). */
 export interface PendingProposal {
@@ -38,6 +38,8 @@ export interface GroupState {
   externalPsks: Record<string, Uint8Array>;
   /** Leaf key pairs of this member's own Update proposals in this epoch (§12.1.2). */
   pendingUpdateKeys?: { publicKey: Uint8Array; privateKey: Uint8Array }[];
+  /** Set when the last commit carried a ReInit (§11.2): this group takes no further messages. */
+  reinit?: ReInit;
 }
 
 export interface CryptoOption {

@@ -173,3 +173,14 @@ test('a proposal delivered twice is kept once and committed once', async () => {
   const c = await mls.createCommit(a);
   assert.deepEqual(c.removedLeaves, [mls.ownLeafIndex(carol)]);
 });
+
+test('after a ReInit commit the group takes no further messages', async () => {
+  const { createCommitState } = await import('../../shared/mls/group.js');
+  const { alice, bob } = await room();
+  const c = await createCommitState(alice, { proposals: [{ proposalType: ProposalType.reinit, reinit: { groupId: utf8('hostile-2'), version: 1, cipherSuite: 1, extensions: [] } }] });
+  const r = await mls.processMessage(bob, c.commit);
+  assert.equal(mls.epochAuthenticator(r.newState).length, 32);
+  assert.deepEqual(mls.epochAuthenticator(r.newState), mls.epochAuthenticator(c.pendingState));
+  await assert.rejects(mls.createCommit(r.newState), (e: unknown) => e instanceof mls.MlsError && e.code === 'group-reinitialized');
+  await assert.rejects(mls.createApplicationMessage(r.newState, utf8('x')), (e: unknown) => e instanceof mls.MlsError && e.code === 'group-reinitialized');
+});
