@@ -2,7 +2,7 @@
 // then Update, Remove, Add; PreSharedKey, ExternalInit and ReInit do not change the tree.
 import { equal, toHex } from '../bytes/index.js';
 import type { CipherSuite } from '../crypto/index.js';
-import { check, MlsError } from './errors.js';
+import { check } from './errors.js';
 import { addLeaf, leafAt, nonBlankLeaves, removeLeaf, updateLeaf, type RatchetTree } from './ratchetTree.js';
 import { supportsExtension, validateKeyPackage, validateLeafNode } from './validate.js';
 import { SenderType, type Sender } from './wire/framedContent.js';
@@ -170,4 +170,3 @@ export async function validateAndApply(
   return out;
 }
 
-export { MlsError };

@@ -302,7 +302,6 @@ function parentHashField(node: Node): Uint8Array | undefined {
  * parent_hash is valid with respect to P.
  */
 export async function verifyParentHashes(suite: CipherSuite, tree: RatchetTree): Promise<void> {
-  const n = leafCount(tree);
   for (let p = 1; p < tree.nodes.length; p += 2) {
     const pn = parentAt(tree, p);
     if (!pn) continue;
@@ -329,7 +328,6 @@ export async function verifyParentHashes(suite: CipherSuite, tree: RatchetTree):
     }
     if (found !== 1) throw new MlsError('parent-hash-invalid', `parent node ${p} is not parent-hash valid (§7.9.2), ${found} chains`);
   }
-  void n;
 }
 
 /**

@@ -14,7 +14,6 @@ import {
   childrenToward,
   computePathParentHashes,
   filteredDirectPath,
-  leafAt,
   leafCount,
   publicKeyAt,
   resolution,
@@ -242,4 +241,3 @@ export async function keysFromPathSecret(
   return out;
 }
 
-export { leafAt };

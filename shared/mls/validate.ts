@@ -5,13 +5,11 @@ import { verifyWithLabel, type CipherSuite } from '../crypto/index.js';
 import { check, MlsError } from './errors.js';
 import { leafRange } from './treeMath.js';
 import { leafAt, leafCount, parentAt, treeHash, verifyParentHashes, type RatchetTree } from './ratchetTree.js';
-import { CredentialType } from './wire/credential.js';
 import { decodeRequiredCapabilities } from './wire/requiredCapabilities.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
 import type { GroupContext } from './wire/groupContext.js';
 import { encodeKeyPackageTBS, type KeyPackage } from './wire/keyPackage.js';
 import { encodeLeafNodeTBS, LeafNodeSource, type LeafNode } from './wire/leafNode.js';
-import { ProposalType } from './wire/proposal.js';
 import { ProtocolVersion } from './wire/protocolVersion.js';
 
 /** Extension types every client supports without listing them (§7.2). */
@@ -165,8 +163,5 @@ export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: Gr
       check(u >= lo && u <= hi && leafAt(tree, u) !== undefined, 'unmerged-leaf-invalid', `parent ${p} lists unmerged leaf ${u} that is blank or not below it (§7.1)`);
     }
   }
-  void CredentialType;
-  void ProposalType;
 }
 
-export { MlsError };
