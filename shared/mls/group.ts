@@ -18,7 +18,7 @@ import {
 import { check, MlsError } from './errors.js';
 import { protectPrivate, protectPublic, signFramedContent, unprotectPrivate, verifyFramedContent, verifyMembershipTag } from './framing.js';
 import * as ks from './keySchedule.js';
-import { validateAndApply, EXTERNAL_SENDER_PROPOSALS, type Applied, type ProposalWithSender } from './proposals.js';
+import { validateAndApply, validateProposal, EXTERNAL_SENDER_PROPOSALS, type Applied, type ProposalWithSender } from './proposals.js';
 import { addLeaf, leafAt, leafCount, treeFromNodeList, treeHash, type RatchetTree } from './ratchetTree.js';
 import { randomBytes } from './random.js';
 import { createSecretTree } from './secretTree.js';
@@ -540,6 +540,7 @@ export async function processMessageState(state: GroupState, bytes: Uint8Array, 
     return { kind: 'application', newState: st, data: c.applicationData, sender: c.sender };
   }
   if (c.contentType === ContentType.proposal) {
+    await validateProposal(suite, state.tree, state.groupContext, c.proposal, c.sender);
     const ref = await proposalRef(suite, ac);
     const pending: PendingProposal = { ref, proposal: c.proposal, sender: c.sender };
     // The same proposal delivered twice (e.g. echoed back by the DS) is kept once.

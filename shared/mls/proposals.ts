@@ -2,7 +2,7 @@
 // then Update, Remove, Add; PreSharedKey, ExternalInit and ReInit do not change the tree.
 import { equal, toHex } from '../bytes/index.js';
 import type { CipherSuite } from '../crypto/index.js';
-import { check } from './errors.js';
+import { check, MlsError } from './errors.js';
 import { addLeaf, leafAt, nonBlankLeaves, removeLeaf, updateLeaf, type RatchetTree } from './ratchetTree.js';
 import { supportsExtension, validateKeyPackage, validateLeafNode } from './validate.js';
 import { SenderType, type Sender } from './wire/framedContent.js';
@@ -170,3 +170,36 @@ export async function validateAndApply(
   return out;
 }
 
+
+/**
+ * Checks one proposal when it arrives (§12.1), so an invalid proposal never waits in the pending
+ * list to break the next commit: Add (KeyPackage, §10.1), Update (leaf node, §12.1.2), Remove
+ * (non-blank leaf), PreSharedKey (nonce length), GroupContextExtensions (supported by all),
+ * ExternalInit and ReInit only where allowed.
+ */
+export async function validateProposal(suite: CipherSuite, tree: RatchetTree, gc: GroupContext, proposal: Proposal, sender: Sender): Promise<void> {
+  switch (proposal.proposalType) {
+    case ProposalType.add:
+      await validateKeyPackage(suite, proposal.add.keyPackage, tree, gc);
+      return;
+    case ProposalType.update: {
+      check(sender.senderType === SenderType.member, 'update-sender', 'Update proposals come only from members (§12.1.2)');
+      await validateLeafNode(suite, proposal.update.leafNode, tree, gc, { groupId: gc.groupId, leafIndex: sender.leafIndex, source: LeafNodeSource.update });
+      return;
+    }
+    case ProposalType.remove:
+      check(leafAt(tree, proposal.remove.removed) !== undefined, 'remove-blank-leaf', `Remove of blank or missing leaf ${proposal.remove.removed} (§12.1.3)`);
+      return;
+    case ProposalType.psk:
+      check(proposal.psk.psk.pskNonce.length === suite.kdf.Nh, 'psk-nonce-length', 'psk_nonce length must be KDF.Nh (§8.4)');
+      return;
+    case ProposalType.external_init:
+      throw new MlsError('external-init-proposal', 'ExternalInit is only valid inside an external commit (§12.1.6)');
+    case ProposalType.group_context_extensions:
+      // Same checks as at commit time, on a one-proposal list from a neutral committer.
+      await validateAndApply(suite, tree, gc, [{ proposal, sender }], { senderType: SenderType.new_member_proposal }, false);
+      return;
+    case ProposalType.reinit:
+      return;
+  }
+}

@@ -184,3 +184,9 @@ test('after a ReInit commit the group takes no further messages', async () => {
   await assert.rejects(mls.createCommit(r.newState), (e: unknown) => e instanceof mls.MlsError && e.code === 'group-reinitialized');
   await assert.rejects(mls.createApplicationMessage(r.newState, utf8('x')), (e: unknown) => e instanceof mls.MlsError && e.code === 'group-reinitialized');
 });
+
+test('invalid proposals are rejected on arrival, not left to break the next commit', async () => {
+  const { server, alice } = await room();
+  const p = await mls.createExternalRemoveProposal({ groupId: utf8('hostile'), epoch: mls.epoch(alice), removedLeaf: 9, senderIndex: 0, signaturePrivateKey: server.privateKey });
+  await rejects(alice, p, 'remove-blank-leaf');
+});
