@@ -10,10 +10,13 @@
 //    committer's known leaf (a member's leaf never moves in MLS);
 //  - an external committer (sender new_member_commit: no index on the wire) claims the leaf it
 //    got in its pending state; the claim must not collide with a live member's leaf;
-//  - a commit carries `removed` (the leaves it removes): those connections stop being members.
-// Claims come only from members or joiners whose commit the DS accepted; since any member may
-// already remove any other with a commit (MLS gives members that power), trusting a member's
-// claim about its own leaf adds no new power. Members check everything cryptographically and
+//  - the leaves a commit removes are read from the commit itself (framing.ts readCommitSummary):
+//    Removes by value, and ProposalRefs that match the server's own Remove proposals of the epoch
+//    (proposal-ref.ts); those connections stop being members. A `removed` claim that does not
+//    match is refused (conflict); by-value proposals other than Remove/ExternalInit are refused
+//    (this application's policy, RFC 9750 "explicit group policy").
+// The one claim the DS takes on trust is an external joiner's own leaf index; a liar can only
+// mislabel itself (any member may already remove any other with a commit: no new power). Members check everything cryptographically and
 // report a commit they cannot process (rejectCommit), which may roll it back (see below).
 //
 // Recovery from an accepted-but-invalid commit (RFC 9750 §5.2.1 "the group is stuck"): the DS
@@ -26,7 +29,8 @@ import { ErrorCode } from '../../shared/protocol/index.js';
 import type { Notifications } from '../../shared/protocol/index.js';
 import { fromBase64, toBase64, toHex } from '../../shared/bytes/index.js';
 import { RequestError } from '../errors.js';
-import { FramingError, readMlsHeader } from './framing.js';
+import { FramingError, readCommitSummary, readMlsHeader } from './framing.js';
+import { externalProposalRef } from './proposal-ref.js';
 import type { MlsHeader } from './framing.js';
 
 export interface LogEntry {
@@ -39,6 +43,9 @@ export interface LogEntry {
   message: string;
   /** The connection that sent it (commits, member proposals). */
   sender: string | null;
+  /** Server Remove proposals: the leaf, and the ProposalRef (hex) commits use to include it. */
+  removedLeaf?: number;
+  ref?: string;
 }
 
 interface Snapshot {
@@ -88,6 +95,7 @@ function header(bytes: Uint8Array, field: string): MlsHeader {
 
 export class DeliveryService {
   #groupId: Uint8Array | null = null;
+  #suite = 0;
   #epoch: bigint | null = null;
   #groupInfo: string | null = null;
   #seq = 0;
@@ -188,6 +196,7 @@ export class DeliveryService {
   /** Forget the group (the room is empty). */
   reset(): void {
     this.#groupId = null;
+    this.#suite = 0;
     this.#epoch = null;
     this.#groupInfo = null;
     this.#log = [];
@@ -218,7 +227,11 @@ export class DeliveryService {
     }
     // The epoch moved while signing: the commit handler re-proposes for the new epoch.
     if (this.#epoch !== epoch || this.#groupId !== groupId || !this.#pendingRemovals.has(leaf)) return;
-    const e = this.#append({ epoch, kind: 'proposal', from: 'server', message: toBase64(proposal), sender: null });
+    const ref = externalProposalRef(proposal, this.#suite);
+    const e = this.#append({
+      epoch, kind: 'proposal', from: 'server', message: toBase64(proposal), sender: null, removedLeaf: leaf,
+      ...(ref ? { ref: toHex(ref) } : {}),
+    });
     this.#fanOut(e, null);
   }
 
@@ -236,6 +249,7 @@ export class DeliveryService {
     const h = header(decodeB64(groupInfoB64, 'groupInfo'), 'groupInfo');
     if (h.wireFormat !== 'group_info') throw new RequestError(ErrorCode.badMessage, 'groupInfo must be an MLSMessage(GroupInfo)');
     this.#groupId = h.groupId;
+    this.#suite = h.cipherSuite;
     this.#epoch = h.epoch;
     this.#groupInfo = groupInfoB64;
     this.#snapshot = null;
@@ -287,7 +301,31 @@ export class DeliveryService {
     if (gi.wireFormat !== 'group_info') throw new RequestError(ErrorCode.badMessage, 'groupInfo must be an MLSMessage(GroupInfo)');
     this.#checkGroup(gi, 'groupInfo');
     if (gi.epoch !== h.epoch + 1n) throw new RequestError(ErrorCode.badMessage, `groupInfo must be for epoch ${h.epoch + 1n}`);
-    const removed = new Set(req.removed ?? []);
+    // Which leaves the commit removes, read from the commit itself: Removes by value, and
+    // references to the server's own Remove proposals of this epoch (RFC 9420 §12.4).
+    let summary;
+    try {
+      summary = readCommitSummary(decodeB64(req.commit, 'commit'));
+    } catch (e) {
+      if (e instanceof FramingError) throw new RequestError(ErrorCode.badMessage, `commit: ${e.message}`);
+      throw e;
+    }
+    if (!summary.complete) {
+      throw new RequestError(ErrorCode.forbidden, `commits may carry only Remove and ExternalInit proposals by value (found type ${summary.stoppedAt})`);
+    }
+    const removed = new Set(summary.removesByValue);
+    const serverRefs = new Map<string, number>();
+    for (const e of this.#log) if (e.from === 'server' && e.epoch === h.epoch && e.ref && e.removedLeaf !== undefined) serverRefs.set(e.ref, e.removedLeaf);
+    for (const ref of summary.references) {
+      const leaf = serverRefs.get(toHex(ref));
+      if (leaf !== undefined) removed.add(leaf);
+    }
+    if (req.removed !== undefined) {
+      const claimed = new Set(req.removed);
+      if (claimed.size !== removed.size || [...claimed].some((l) => !removed.has(l))) {
+        throw new RequestError(ErrorCode.conflict, `removed [${[...claimed].join(',')}] does not match the commit's Removes [${[...removed].join(',')}]`);
+      }
+    }
     if (removed.has(req.leafIndex)) throw new RequestError(ErrorCode.conflict, 'a committer cannot remove its own leaf');
     for (const [id, leaf] of this.#leaves) {
       if (id !== memberId && leaf === req.leafIndex && !removed.has(leaf)) {

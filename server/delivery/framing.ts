@@ -126,3 +126,62 @@ export function readMlsHeader(bytes: Uint8Array): MlsHeader {
     throw e;
   }
 }
+
+/** RFC 9420 §12.1 ProposalType values the DS can read by value. */
+const ProposalTypeCode = { add: 1, update: 2, remove: 3, psk: 4, reinit: 5, external_init: 6, group_context_extensions: 7 } as const;
+
+export interface CommitSummary {
+  /** Leaves removed by Remove proposals carried by value. */
+  removesByValue: number[];
+  /** ProposalRefs (hash references to proposals sent earlier in the epoch). */
+  references: Uint8Array[];
+  externalInit: boolean;
+  /** False when a by-value proposal of a type the DS cannot skip (Add, Update, ...) was found: parsing stopped there. */
+  complete: boolean;
+  /** That proposal type, when complete is false. */
+  stoppedAt?: number;
+}
+
+/**
+ * Reads the proposal list of a commit in a PublicMessage (RFC 9420 §12.4):
+ *   Commit { ProposalOrRef proposals<V>; optional<UpdatePath> path; }
+ *   ProposalOrRef { uint8 type; select (type) { case proposal(1): Proposal; case reference(2): opaque ProposalRef<V>; } }
+ *   Proposal { uint16 proposal_type; select { case remove: uint32 removed; case external_init: opaque kem_output<V>; ... } }
+ * The DS uses it to learn which leaves a commit removes without trusting the committer.
+ */
+export function readCommitSummary(bytes: Uint8Array): CommitSummary {
+  try {
+    const r = new Reader(bytes);
+    if (r.u16('version') !== MLS10 || r.u16('wire_format') !== WireFormat.mls_public_message) throw new FramingError('not a PublicMessage');
+    r.varBytes('group_id');
+    r.u64('epoch');
+    sender(r);
+    r.varBytes('authenticated_data');
+    if (r.u8('content_type') !== ContentType.commit) throw new FramingError('not a commit');
+    const list = new Reader(r.varBytes('proposals'));
+    const out: CommitSummary = { removesByValue: [], references: [], externalInit: false, complete: true };
+    while (list.remaining > 0) {
+      const type = list.u8('ProposalOrRef.type');
+      if (type === 2) {
+        out.references.push(list.varBytes('reference'));
+        continue;
+      }
+      if (type !== 1) throw new FramingError(`ProposalOrRef type ${type} is not defined (RFC 9420 §12.4)`);
+      const pt = list.u16('proposal_type');
+      if (pt === ProposalTypeCode.remove) out.removesByValue.push(list.u32('removed'));
+      else if (pt === ProposalTypeCode.external_init) {
+        list.varBytes('kem_output');
+        out.externalInit = true;
+      } else {
+        out.complete = false;
+        out.stoppedAt = pt;
+        break;
+      }
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof FramingError) throw e;
+    if (e instanceof CodecError) throw new FramingError(`malformed commit: ${e.message}`);
+    throw e;
+  }
+}

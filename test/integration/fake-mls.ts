@@ -6,6 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, fromUtf8, utf8 } from '../../shared/bytes/index.js';
 import { Reader, Writer } from '../../shared/codec/index.js';
 import type { MlsApi } from '../../shared/member/index.js';
+import { fakeProposalList } from './helpers.js';
 
 interface FakeState {
   groupId: Uint8Array;
@@ -29,9 +30,11 @@ function header(w: Writer, groupId: Uint8Array, epoch: bigint, sender: { t: 1 | 
   w.varBytes(new Uint8Array(0)).u8(ct);
 }
 
-function encode(groupId: Uint8Array, epoch: bigint, sender: { t: 1 | 2; i: number } | { t: 4 }, ct: 2 | 3, body: object): Uint8Array {
+function encode(groupId: Uint8Array, epoch: bigint, sender: { t: 1 | 2; i: number } | { t: 4 }, ct: 2 | 3, body: { removes?: number[] } & Record<string, unknown>): Uint8Array {
   const w = new Writer();
   header(w, groupId, epoch, sender, ct);
+  // Commits start with a real proposal list (RFC 9420 §12.4): the DS reads Removes from it.
+  if (ct === 3) w.varBytes(fakeProposalList({ removes: body.removes ?? [], externalInit: sender.t === 4 }));
   w.varBytes(utf8(JSON.stringify(body)));
   return w.finish();
 }
@@ -45,6 +48,7 @@ function decode(bytes: Uint8Array) {
   const sender = st === 1 || st === 2 ? { t: st, i: r.u32() } : { t: st, i: -1 };
   r.varBytes();
   const ct = r.u8();
+  if (ct === 3) r.varBytes();
   const body = JSON.parse(fromUtf8(r.varBytes())) as Record<string, unknown>;
   return { groupId, epoch, sender, ct, body };
 }

@@ -149,14 +149,37 @@ export const OPUS_PRODUCER_RTP = (ssrc: number) => ({
 
 export type FakeSender = { type: 'member'; leaf: number } | { type: 'external'; index: number } | { type: 'new_member_commit' } | { type: 'new_member_proposal' };
 
-/** An MLSMessage(PublicMessage) header plus filler content (the DS reads only the header). */
-export function fakePublicMessage(groupId: Uint8Array, epoch: bigint, sender: FakeSender, contentType: 1 | 2 | 3, filler = new Uint8Array([1, 2, 3, 4])): Uint8Array {
+export interface FakeProposals {
+  removes?: number[];
+  refs?: Uint8Array[];
+  externalInit?: boolean;
+  /** A by-value proposal type the DS cannot skip (e.g. 1, Add). */
+  other?: number;
+}
+
+/** Commit.proposals<V> (RFC 9420 §12.4) with Removes/ExternalInit by value and references. */
+export function fakeProposalList(p: FakeProposals = {}): Uint8Array {
+  const w = new Writer();
+  if (p.externalInit) w.u8(1).u16(6).varBytes(new Uint8Array(32));
+  for (const leaf of p.removes ?? []) w.u8(1).u16(3).u32(leaf);
+  for (const ref of p.refs ?? []) w.u8(2).varBytes(ref);
+  if (p.other !== undefined) w.u8(1).u16(p.other).fixed(new Uint8Array(8));
+  return w.finish();
+}
+
+/**
+ * An MLSMessage(PublicMessage): real header; for commits a real proposal list; then filler
+ * where signatures, tags and the path would be (the DS reads none of it).
+ */
+export function fakePublicMessage(groupId: Uint8Array, epoch: bigint, sender: FakeSender, contentType: 1 | 2 | 3, filler = new Uint8Array([1, 2, 3, 4]), proposals?: FakeProposals): Uint8Array {
   const w = new Writer();
   w.u16(1).u16(1).varBytes(groupId).u64(epoch);
   if (sender.type === 'member') w.u8(1).u32(sender.leaf);
   else if (sender.type === 'external') w.u8(2).u32(sender.index);
   else w.u8(sender.type === 'new_member_proposal' ? 3 : 4);
-  w.varBytes(new Uint8Array(0)).u8(contentType).fixed(filler);
+  w.varBytes(new Uint8Array(0)).u8(contentType);
+  if (contentType === 3) w.varBytes(fakeProposalList(proposals ?? (sender.type === 'new_member_commit' ? { externalInit: true } : {})));
+  w.fixed(filler);
   return w.finish();
 }
 

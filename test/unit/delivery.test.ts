@@ -7,6 +7,9 @@ import { FramingError, readMlsHeader } from '../../server/delivery/framing.js';
 import { RequestError } from '../../server/errors.js';
 import { toBase64 as b64 } from '../../shared/bytes/index.js';
 import { fakeGroupInfo, fakePublicMessage } from '../integration/helpers.js';
+import type { FakeProposals } from '../integration/helpers.js';
+import { externalProposalRef } from '../../server/delivery/proposal-ref.js';
+import { fromBase64 } from '../../shared/bytes/index.js';
 
 const G = new Uint8Array([0xaa, 0xbb, 0xcc]);
 const OTHER = new Uint8Array([1]);
@@ -41,7 +44,7 @@ function code(fn: () => unknown): string {
 }
 
 const extCommit = (epoch: bigint) => b64(fakePublicMessage(G, epoch, { type: 'new_member_commit' }, 3));
-const memberCommit = (epoch: bigint, leaf: number) => b64(fakePublicMessage(G, epoch, { type: 'member', leaf }, 3));
+const memberCommit = (epoch: bigint, leaf: number, proposals?: FakeProposals) => b64(fakePublicMessage(G, epoch, { type: 'member', leaf }, 3, undefined, proposals));
 const gi = (epoch: bigint) => b64(fakeGroupInfo(G, epoch));
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -140,7 +143,13 @@ test('a departed member: the server proposes its Remove, re-proposes after a com
   assert.deepEqual(removals, [[2n, 1], [3n, 1]]);
   assert.deepEqual(serverProps().slice(2).map((s) => s.to).sort(), ['a', 'c', 'd']);
   // The designated committer (a, leaf 0) commits it.
-  ds.commit('a', { commit: memberCommit(3n, 0), groupInfo: gi(4n), leafIndex: 0, removed: [1] });
+  // By reference (RFC 9420 §12.4): the DS recognises the reference to its own proposal; a
+  // claim that does not match the commit is refused, and so is an Add by value (policy).
+  const latest = serverProps()[serverProps().length - 1]!.body.message as string;
+  const ref = externalProposalRef(fromBase64(latest), 1)!;
+  assert.equal(code(() => ds.commit('a', { commit: memberCommit(3n, 0, { refs: [ref] }), groupInfo: gi(4n), leafIndex: 0, removed: [2] })), 'conflict');
+  assert.equal(code(() => ds.commit('a', { commit: memberCommit(3n, 0, { other: 1 }), groupInfo: gi(4n), leafIndex: 0 })), 'forbidden');
+  ds.commit('a', { commit: memberCommit(3n, 0, { refs: [ref] }), groupInfo: gi(4n), leafIndex: 0, removed: [1] });
   await tick();
   assert.equal(removals.length, 2, 'no further proposals');
   assert.deepEqual(ds.pendingRemovals, []);
@@ -168,7 +177,7 @@ test('rollback: members reject an accepted commit; the DS restores the epoch, ev
   await tick();
   assert.deepEqual(removals, [[2n, 1]], "the evicted member's leaf is proposed for removal at the restored epoch");
   // The room moves on: a commits the removal at epoch 2.
-  assert.deepEqual(ds.commit('a', { commit: memberCommit(2n, 0), groupInfo: gi(3n), leafIndex: 0, removed: [1] }).epoch, '3');
+  assert.deepEqual(ds.commit('a', { commit: memberCommit(2n, 0, { removes: [1] }), groupInfo: gi(3n), leafIndex: 0, removed: [1] }).epoch, '3');
 });
 
 test('a rolled-back external joiner is evicted without a Remove (it never was in the old epoch)', async () => {
