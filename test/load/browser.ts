@@ -152,15 +152,22 @@ export class BrowserParticipant {
     this.#page.on('pageerror', (e) => this.#emit({ type: 'error', pid: this.pid, at: Date.now(), message: `page error: ${String((e as Error).message ?? e).slice(0, 200)}` }));
   }
 
-  /** Opens the page with autojoin; resolves when the page reports it joined (or throws after timeoutMs). */
-  async join(baseUrl: string, room: string, timeoutMs: number): Promise<void> {
+  /**
+   * Opens the page with autojoin; resolves when the page reports it joined. Throws after timeoutMs, on a page
+   * error, or when `signal` aborts. A page whose app never starts (e.g. client/dist being rebuilt at that
+   * moment) is reloaded, at most 3 times.
+   */
+  async join(baseUrl: string, room: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const page = this.#page!;
     const at = Date.now();
     this.#emit({ type: 'join-start', pid: this.pid, kind: 'browser', at, send: true, recv: true });
     const url = `${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(this.pid)}&autojoin=1`;
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 30_000 });
+    let loadedAt = Date.now();
+    let reloads = 0;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (signal?.aborted) throw new Error('stopped before the page joined');
       const s = await this.#read();
       if (s?.error) throw new Error(`${s.error.code}: ${s.error.title} ${s.error.detail}`.slice(0, 300));
       if (s?.status?.epoch !== null && s?.status?.epoch !== undefined && s.phase === 'joined') {
@@ -171,6 +178,12 @@ export class BrowserParticipant {
         return;
       }
       if (Date.now() > deadline) throw new Error(`page did not join within ${timeoutMs} ms (phase ${s?.phase ?? '?'})`);
+      if ((s === null || s.phase === 'loading') && Date.now() - loadedAt > 15_000 && reloads < 3) {
+        reloads++;
+        this.#emit({ type: 'error', pid: this.pid, at: Date.now(), message: `page app did not start within 15 s: reload ${reloads}` });
+        await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 30_000 }).catch(() => undefined);
+        loadedAt = Date.now();
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -266,7 +266,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
       browsers.push(b);
       try {
         await b.launch(o.chromiumPath);
-        await b.join(srv.url, o.room, Math.max(5000, setupDeadline - now()));
+        await b.join(srv.url, o.room, Math.max(5000, setupDeadline - now()), signal);
         log(`browser b${i} joined`);
       } catch (e) {
         c.add({ type: 'join-failed', pid: b.pid, at: now(), message: (e as Error).message });
