@@ -102,7 +102,20 @@ class Gen {
       w.u8(st);
       if (st === 1 || st === 2) w.u32(this.int(8));
       w.varBytes(this.bytes(this.int(8)));
-      w.u8(this.pick([1, 2, 3, 0, 9]));
+      const ct = this.pick([1, 2, 3, 3, 3, 0, 9]);
+      w.u8(ct);
+      if (ct === 3 && this.rnd() < 0.7) {
+        // A well-formed proposal list (RFC 9420 §12.4): ExternalInit, Removes, references, or an Add.
+        const list = new Writer();
+        for (let i = this.int(4); i > 0; i--) {
+          const k = this.int(4);
+          if (k === 0) list.u8(1).u16(6).varBytes(this.bytes(32));
+          else if (k === 1) list.u8(1).u16(3).u32(this.int(6));
+          else if (k === 2) list.u8(2).varBytes(this.bytes(32));
+          else list.u8(1).u16(this.pick([1, 2, 4, 7])).fixed(this.bytes(8));
+        }
+        w.varBytes(list.finish());
+      }
     }
     w.fixed(this.bytes(this.int(200)));
     const out = w.finish();
