@@ -129,7 +129,7 @@ export async function joinExternal(o: {
   const opts: Parameters<typeof joinExternalState>[0] = { groupInfo: msg, credential: basic(o.identity), signatureKeyPair };
   if (o.removeLeaf !== undefined) opts.removeLeaf = o.removeLeaf;
   if (o.crypto !== undefined) opts.crypto = o.crypto;
-  return joinExternalState(opts);
+  return asMlsError(() => joinExternalState(opts));
 }
 
 /**
@@ -160,7 +160,25 @@ export async function createCommit(
 /** Processes a PublicMessage or PrivateMessage for the current epoch. Throws MlsError; `state` is untouched. */
 export async function processMessage(state: GroupState, message: Uint8Array, o?: CryptoOption): Promise<ProcessResult> {
   assertBytes(message, 'message');
-  return processMessageState(state, message, o);
+  return asMlsError(() => processMessageState(state, message, o));
+}
+
+/**
+ * Message-driven failures surface as MlsError: a CodecError as 'malformed-message', a
+ * CryptoError (e.g. a malformed public key inside the message) as 'crypto-error', anything
+ * else thrown while processing input as 'invalid-message'. The original error is the `cause`.
+ */
+async function asMlsError<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof MlsError) throw e;
+    const name = (e as Error)?.name;
+    const code = name === 'CodecError' ? 'malformed-message' : name === 'CryptoError' ? 'crypto-error' : 'invalid-message';
+    const err = new MlsError(code, (e as Error)?.message ?? String(e));
+    (err as { cause?: unknown }).cause = e;
+    throw err;
+  }
 }
 
 /** Application data as a PrivateMessage (§6.3, §15). */
@@ -202,7 +220,7 @@ export async function joinWelcome(o: { welcome: Uint8Array; keyPackagePrivate: K
   const opts: Parameters<typeof joinWelcomeState>[0] = { welcome: o.welcome, keyPackage: kpMsg.keyPackage, private: o.keyPackagePrivate };
   if (o.ratchetTree) opts.ratchetTree = decodeRatchetTree(o.ratchetTree);
   if (o.crypto !== undefined) opts.crypto = o.crypto;
-  return joinWelcomeState(opts);
+  return asMlsError(() => joinWelcomeState(opts));
 }
 
 /** Server side: a Remove proposal signed as external sender `senderIndex` (§12.1.8.1). */

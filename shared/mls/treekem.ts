@@ -151,6 +151,7 @@ export async function applyUpdatePath(
 ): Promise<RatchetTree> {
   const fdp = filteredDirectPath(tree, sender);
   check(path.nodes.length === fdp.length, 'update-path-length', `UpdatePath has ${path.nodes.length} nodes, filtered direct path has ${fdp.length} (§7.6)`);
+  for (const n of path.nodes) check(n.encryptionKey.length === suite.hpke.Npk, 'bad-public-key', 'UpdatePath node key has the wrong length (§5.1.1)');
   const leafNode = path.leafNode;
   check(leafNode.leafNodeSource === LeafNodeSource.commit, 'leaf-node-source', 'UpdatePath leaf_node_source must be commit (§7.3)');
   const ok = await verifyWithLabel(suite, leafNode.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leafNode, groupId, sender), leafNode.signature);

@@ -49,9 +49,16 @@ export async function validateLeafNode(
   if (ctx.source !== undefined) {
     check(leaf.leafNodeSource === ctx.source, 'leaf-node-source', `leaf_node_source ${leaf.leafNodeSource}, expected ${ctx.source} (§7.3)`);
   }
+  checkKeyLengths(suite, leaf, 'leaf');
   const tbs = encodeLeafNodeTBS(leaf, ctx.groupId, ctx.leafIndex);
   check(await verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature), 'leaf-signature', 'leaf node signature does not verify (§7.3)');
   validateLeafAgainstGroup(leaf, tree, gc, ctx);
+}
+
+/** Public keys of the suite's sizes (§5.1.1), so a malformed key is refused before it is used. */
+function checkKeyLengths(suite: CipherSuite, leaf: LeafNode, what: string): void {
+  check(leaf.encryptionKey.length === suite.hpke.Npk, 'bad-public-key', `${what} encryption_key has ${leaf.encryptionKey.length} bytes, the suite uses ${suite.hpke.Npk}`);
+  check(leaf.signatureKey.length === suite.signature.publicKeyLength, 'bad-public-key', `${what} signature_key has ${leaf.signatureKey.length} bytes, the suite uses ${suite.signature.publicKeyLength}`);
 }
 
 /** The non-signature parts of §7.3 (capabilities, lifetime, uniqueness). */
@@ -109,6 +116,7 @@ export async function validateKeyPackage(suite: CipherSuite, kp: KeyPackage, tre
   check(kp.cipherSuite === gc.cipherSuite, 'key-package-suite', 'KeyPackage cipher suite differs from the group (§10.1)');
   check(await verifyWithLabel(suite, kp.leafNode.signatureKey, 'KeyPackageTBS', encodeKeyPackageTBS(kp), kp.signature), 'key-package-signature', 'KeyPackage signature does not verify (§10.1)');
   check(!equal(kp.initKey, kp.leafNode.encryptionKey), 'key-package-init-key', 'init_key equals the leaf encryption_key (§10.1)');
+  check(kp.initKey.length === suite.hpke.Npk, 'bad-public-key', 'KeyPackage init_key has the wrong length (§5.1.1)');
   checkDistinctExtensions(kp.extensions, 'KeyPackage');
   await validateLeafNode(suite, kp.leafNode, tree, gc, { groupId: gc.groupId, source: LeafNodeSource.key_package, ignoreLifetime });
 }
@@ -131,6 +139,7 @@ export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: Gr
   for (let l = 0; l < n; l++) {
     const leaf = leafAt(tree, l);
     if (!leaf) continue;
+    checkKeyLengths(suite, leaf, `leaf ${l}`);
     const tbs = encodeLeafNodeTBS(leaf, gc.groupId, l);
     pending.push(
       verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature).then((ok) => {
