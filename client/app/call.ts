@@ -227,6 +227,7 @@ export class Call {
       workerErrors: [...(this.#e2ee?.errors ?? [])],
       engineErrors: this.#engine?.errors() ?? [],
       callErrors: [...this.#errors],
+      transports: this.#media?.connectionStates() ?? { send: 'none', recv: 'none' },
       consumers: [...(this.#media?.consumers.values() ?? [])].map((c) => ({
         consumerId: c.consumerId,
         producerId: c.producerId,
@@ -280,5 +281,6 @@ export interface CallTestStatus {
   workerErrors: string[];
   engineErrors: string[];
   callErrors: string[];
+  transports: { send: string; recv: string };
   consumers: { consumerId: string; producerId: string; memberId: string; kind: string }[];
 }

@@ -216,6 +216,11 @@ export class MediaSession {
     });
   }
 
+  /** ICE/DTLS state of the two transports (status only). */
+  connectionStates(): { send: string; recv: string } {
+    return { send: this.#send?.connectionState ?? 'none', recv: this.#recv?.connectionState ?? 'none' };
+  }
+
   setPaused(kind: 'audio' | 'video', paused: boolean): void {
     const p = this.producers.get(kind);
     if (!p) return;

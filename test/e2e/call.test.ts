@@ -20,6 +20,7 @@ import {
   status,
   summary,
   sumRecv,
+  waitJoined,
   waitUntil,
   type Participant,
   type RunningServer,
@@ -110,7 +111,7 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
     for (const name of ['Alice', 'Bob', 'Carol']) {
       const p = await openParticipant(server.url, ROOM, name);
       people.set(name, p);
-      await waitUntil(`${name} joins the MLS group`, 20_000, async () => (await status(p))?.epoch != null, describeAll);
+      await waitJoined(p, 25_000, live());
     }
     const ps = live();
     await waitUntil('all three agree on epoch, security code and roster', 15_000, () => agreed(ps, ['Alice', 'Bob', 'Carol']), describeAll);
@@ -187,6 +188,7 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
     const dave = await openParticipant(server.url, ROOM, 'Dave');
     people.set('Dave', dave);
     const all = live();
+    await waitJoined(dave, 25_000, all);
     await waitUntil('Dave joins and everyone agrees on the new epoch', 20_000, () => agreed(all, ['Alice', 'Bob', 'Dave'], e0), describeAll);
     // The newcomer's pictures: from the moment Dave is in the call (phase joined), every remote video renders.
     await waitUntil('Dave is in the call', 10_000, async () => (await dave.page.evaluate(() => (window as unknown as { __e2ee: { phase: string } }).__e2ee.phase)) === 'joined', describeAll, 50);

@@ -14,6 +14,7 @@ import {
   status,
   summary,
   sumRecv,
+  waitJoined,
   waitUntil,
   type Participant,
   type RunningServer,
@@ -35,11 +36,11 @@ after(async () => {
 test('7. Firefox and Chromium see and hear each other with equal security codes', async () => {
   const room = 'e2e-cross';
   const chrome = await openParticipant(server.url, room, 'Chromey');
-  await waitUntil('Chromey joins', 20_000, async () => (await status(chrome))?.epoch != null, () => summary([chrome]));
+  await waitJoined(chrome, 25_000);
   const fox = await openParticipant(server.url, room, 'Foxy', { kind: 'firefox' });
   const ps: Participant[] = [chrome, fox];
   const describe = (): Promise<string> => summary(ps);
-  await waitUntil('Foxy joins', 30_000, async () => (await status(fox))?.epoch != null, describe);
+  await waitJoined(fox, 30_000, [chrome]);
   await waitUntil(
     'both agree on epoch and security code',
     15_000,

@@ -18,25 +18,16 @@ after(async () => {
 test('8. without encoded transforms the page refuses to join and says why', async () => {
   const p = await openParticipant(server.url, 'failclosed', 'NoTransform', {
     autojoin: false,
-    beforeLoad: () => {
-      const w = window as unknown as Record<string, unknown>;
-      delete w['RTCRtpScriptTransform'];
-      const del = (c: unknown): void => {
-        const proto = (c as { prototype?: Record<string, unknown> } | undefined)?.prototype;
-        if (proto) delete proto['createEncodedStreams'];
-      };
-      del(w['RTCRtpSender']);
-      del(w['RTCRtpReceiver']);
+    beforeLoad: `
+      delete window.RTCRtpScriptTransform;
+      if (window.RTCRtpSender) delete RTCRtpSender.prototype.createEncodedStreams;
+      if (window.RTCRtpReceiver) delete RTCRtpReceiver.prototype.createEncodedStreams;
       // Count signaling connections the page tries to open (must stay 0).
-      const WS = w['WebSocket'] as typeof WebSocket;
-      w['__wsCount'] = 0;
-      w['WebSocket'] = new Proxy(WS, {
-        construct(target, args: [string]) {
-          w['__wsCount'] = (w['__wsCount'] as number) + 1;
-          return new target(...args);
-        },
+      window.__wsCount = 0;
+      window.WebSocket = new Proxy(window.WebSocket, {
+        construct(target, args) { window.__wsCount++; return new target(...args); },
       });
-    },
+    `,
   });
   await waitUntil('the page to load its script', 10_000, async () => (await hookInfo(p)).phase !== undefined);
   const info = await hookInfo(p);

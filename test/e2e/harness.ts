@@ -32,6 +32,7 @@ export const CHROMIUM_ARGS = [
   '--disable-renderer-backgrounding',
   '--disable-backgrounding-occluded-windows',
   '--autoplay-policy=no-user-gesture-required',
+  ...(process.env.E2E_CHROMIUM_EXTRA_ARGS ? process.env.E2E_CHROMIUM_EXTRA_ARGS.split(' ') : []),
 ];
 
 export function buildClient(): void {
@@ -111,6 +112,10 @@ export async function launchFirefox(): Promise<{ browser: Browser; userDataDir: 
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
+      // The SFU's ICE candidates are 127.0.0.1: Firefox ignores loopback candidates unless told otherwise.
+      'media.peerconnection.ice.loopback': true,
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+      'media.peerconnection.ice.force_interface': 'lo',
       'media.autoplay.default': 0,
       'media.autoplay.blocking_policy': 0,
       'network.captive-portal-service.enabled': false,
@@ -127,8 +132,11 @@ export async function launchFirefox(): Promise<{ browser: Browser; userDataDir: 
 
 export interface OpenOptions {
   kind?: 'chromium' | 'firefox';
-  /** Runs before any page script (e.g. removing encoded-transform APIs). */
-  beforeLoad?: () => void;
+  /**
+   * Script source run before any page script (e.g. removing encoded-transform APIs). A string, because tsx's
+   * compiled functions may reference helpers (__name) that do not exist in the page.
+   */
+  beforeLoad?: string;
   /** Extra query parameters. */
   query?: Record<string, string>;
   autojoin?: boolean;
@@ -185,6 +193,7 @@ export async function waitUntil(
     try {
       if (await check()) return Date.now() - started;
     } catch (e) {
+      if ((e as { fatal?: boolean }).fatal) throw e;
       lastError = e;
     }
     if (Date.now() - started > timeoutMs) {
@@ -240,6 +249,25 @@ export async function summary(ps: Participant[]): Promise<string> {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Waits until `p` is in the call (phase joined, MLS epoch known). Fails at once, with the page's own error,
+ * if the join failed (e.g. the SFU refused media), instead of waiting out the timeout.
+ */
+export async function waitJoined(p: Participant, timeoutMs: number, others: Participant[] = []): Promise<number> {
+  return waitUntil(
+    `${p.name} joins the call (MLS group + media)`,
+    timeoutMs,
+    async () => {
+      const h = await hookInfo(p);
+      if (h.phase === 'error' || h.phase === 'blocked') {
+        throw Object.assign(new Error(`${p.name} could not join: ${h.error?.code}: ${h.error?.detail}`), { fatal: true });
+      }
+      return h.phase === 'joined' && (await status(p))?.epoch != null;
+    },
+    () => summary([p, ...others]),
+  );
 }
 
 /** Kills a participant's browser process without any goodbye (simulates a crashed tab / lost machine). */
