@@ -183,6 +183,9 @@ export interface LoadReport {
   notes: string[];
 }
 
+/** A receiver owes a first frame only to senders it shared the room with for this long. */
+const OVERLAP_MS = 3000;
+
 const emptyLoss = (): Record<LossReason, number> => Object.fromEntries(LOSS_REASONS.map((r) => [r, 0])) as Record<LossReason, number>;
 
 export class Collector {
@@ -574,14 +577,12 @@ export class Collector {
       if (p.joinedAt !== null) joinMls.push(p.joinedAt - p.joinStartAt);
       if (p.joinedAt !== null && p.recv && media) {
         const end = p.leaveStartAt ?? p.leftAt ?? meta.endedAt;
-        const peers = parts.filter(
-          (q) =>
-            q !== p &&
-            q.send &&
-            q.joinedAt !== null &&
-            q.joinedAt < end - 3000 &&
-            (q.leaveStartAt ?? q.leftAt ?? meta.endedAt) > p.joinedAt! + 3000,
-        );
+        // Senders that were in the room together with p for at least OVERLAP_MS.
+        const peers = parts.filter((q) => {
+          if (q === p || !q.send || q.joinedAt === null) return false;
+          const qEnd = q.leaveStartAt ?? q.leftAt ?? meta.endedAt;
+          return Math.min(end, qEnd) - Math.max(p.joinedAt!, q.joinedAt) >= OVERLAP_MS;
+        });
         let worst = 0;
         let complete = peers.length > 0;
         for (const q of peers) {
