@@ -393,16 +393,33 @@ export async function createCommitState(state: GroupState, o: CommitOptions = {}
   // (e.g. a pending Remove of ourselves, or of a leaf also removed by value).
   const byValue: ProposalWithSender[] = (o.proposals ?? []).map((proposal) => ({ proposal, sender: self }));
   const removedByValue = new Set(byValue.flatMap((p) => (p.proposal.proposalType === ProposalType.remove ? [p.proposal.remove.removed] : [])));
-  const seenRemoved = new Set<number>();
-  const usable = byRef.filter((p) => {
-    if (p.proposal.proposalType === ProposalType.remove) {
-      const r = p.proposal.remove.removed;
-      if (r === state.ownLeaf || removedByValue.has(r) || seenRemoved.has(r) || !leafAt(state.tree, r)) return false;
-      seenRemoved.add(r);
-    }
-    if (p.proposal.proposalType === ProposalType.update && p.sender.senderType === SenderType.member && p.sender.leafIndex === state.ownLeaf) return false;
+  const seenRemoved = new Set<number>(removedByValue);
+  const afterRemoves = byRef.filter((p) => {
+    if (p.proposal.proposalType !== ProposalType.remove) return true;
+    const r = p.proposal.remove.removed;
+    if (r === state.ownLeaf || seenRemoved.has(r) || !leafAt(state.tree, r)) return false;
+    seenRemoved.add(r);
     return true;
   });
+  const seenUpdated = new Set<number>();
+  const candidates = afterRemoves.filter((p) => {
+    if (p.proposal.proposalType !== ProposalType.update || p.sender.senderType !== SenderType.member) return true;
+    const s = p.sender.leafIndex;
+    if (s === state.ownLeaf || seenRemoved.has(s) || seenUpdated.has(s)) return false;
+    seenUpdated.add(s);
+    return true;
+  });
+  // Pending proposals that are no longer valid (e.g. an Add for a client that joined meanwhile) are
+  // left out rather than making the whole commit invalid (§12.2).
+  const usable: ProposalWithSender[] = [];
+  for (const p of candidates) {
+    try {
+      await validateProposal(suite, state.tree, state.groupContext, p.proposal, p.sender);
+      usable.push(p);
+    } catch (e) {
+      if (!(e instanceof MlsError)) throw e;
+    }
+  }
   const list = [...usable, ...byValue];
   const applied = await validateAndApply(suite, state.tree, state.groupContext, list, self, false);
   const psks = resolvePsks(state, applied.psks);
