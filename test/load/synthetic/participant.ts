@@ -273,7 +273,7 @@ export class SyntheticParticipant {
       const t = await sig.request('createPlainTransport', { comedia: false, rtcpMux: true });
       await sig.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: this.#sock.port });
       this.#recvTransportId = t.transportId;
-      for (const p of [...this.#producers]) await this.#consume(p);
+      await Promise.all([...this.#producers].map((p) => this.#consume(p)));
     }
     if (this.cfg.send) {
       const t = await sig.request('createPlainTransport', { comedia: false, rtcpMux: true });
