@@ -72,6 +72,8 @@ export const fakeMls: MlsApi & {
   createExternalRemoveProposal(o: { groupId: Uint8Array; epoch: bigint; removedLeaf: number; senderIndex: number }): Promise<Uint8Array>;
   /** A well-framed commit members will reject (the DS cannot tell). */
   createInvalidCommit(state: unknown): Promise<{ commit: Uint8Array; pendingState: unknown }>;
+  /** A commit only the members at these leaves reject (the others apply it). */
+  createPartlyInvalidCommit(state: unknown, rejecters: number[]): Promise<{ commit: Uint8Array; pendingState: unknown }>;
 } = {
   async generateSignatureKeyPair() {
     return { publicKey: new Uint8Array(32), privateKey: new Uint8Array(32) };
@@ -107,6 +109,11 @@ export const fakeMls: MlsApi & {
     const commit = encode(s.groupId, s.epoch, { t: 1, i: s.own }, 3, { removes });
     return { commit, pendingState: next(s, commit, { removes }) };
   },
+  async createPartlyInvalidCommit(state, rejecters) {
+    const s = st(state);
+    const commit = encode(s.groupId, s.epoch, { t: 1, i: s.own }, 3, { removes: [], invalidFor: rejecters });
+    return { commit, pendingState: next(s, commit, { removes: [] }) };
+  },
   async createInvalidCommit(state) {
     const s = st(state);
     const commit = encode(s.groupId, s.epoch, { t: 1, i: s.own }, 3, { removes: [], invalid: true });
@@ -117,6 +124,7 @@ export const fakeMls: MlsApi & {
     const m = decode(message);
     if (m.epoch !== s.epoch) throw new FakeMlsError('wrong-epoch');
     if (m.body.invalid) throw new FakeMlsError('invalid-signature');
+    if (Array.isArray(m.body.invalidFor) && m.body.invalidFor.includes(s.own)) throw new FakeMlsError('invalid-path');
     if (m.ct === 2) {
       const leaf = m.body.leaf as number;
       if (m.sender.t !== 2 || !s.leaves.some((l) => l.leafIndex === leaf)) throw new FakeMlsError('invalid-proposal');
