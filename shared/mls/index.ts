@@ -49,7 +49,7 @@ import { deserializeGroupState, serializeGroupState } from './stateCodec.js';
 import { CredentialType, type Credential } from './wire/credential.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
 import { encodeExternalSenders } from './wire/externalSenders.js';
-import { decodeRatchetTree } from './wire/node.js';
+import { decodeRatchetTree, encodeRatchetTree } from './wire/node.js';
 import { encodeMLSMessage } from './wire/mlsMessage.js';
 import { ProposalType, type Proposal } from './wire/proposal.js';
 import { ProtocolVersion } from './wire/protocolVersion.js';
@@ -139,7 +139,7 @@ export async function joinExternal(o: {
  */
 export async function createCommit(
   state: GroupState,
-  o: { add?: Uint8Array[]; remove?: number[]; crypto?: CryptoBackend } = {},
+  o: { add?: Uint8Array[]; remove?: number[]; ratchetTreeInWelcome?: boolean; crypto?: CryptoBackend } = {},
 ): Promise<{ commit: Uint8Array; welcome?: Uint8Array; pendingState: GroupState; addedLeaves: number[]; removedLeaves: number[] }> {
   const proposals: Proposal[] = [];
   for (const [i, kpBytes] of (o.add ?? []).entries()) {
@@ -153,6 +153,7 @@ export async function createCommit(
     proposals.push({ proposalType: ProposalType.remove, remove: { removed: leaf } });
   }
   const opts: Parameters<typeof createCommitState>[1] = { proposals };
+  if (o.ratchetTreeInWelcome === false) opts.ratchetTreeInWelcome = false;
   if (o.crypto !== undefined) opts.crypto = o.crypto;
   return createCommitState(state, opts);
 }
@@ -239,6 +240,11 @@ export async function createExternalRemoveProposal(o: {
   assertInt(o.senderIndex, 'senderIndex', 0, 0xffffffff);
   assertBytes(o.signaturePrivateKey, 'signaturePrivateKey');
   return externalRemoveProposal({ ...o, suite: getCipherSuite(suiteArg(o.suite), o.crypto) });
+}
+
+/** The ratchet_tree extension value (optional<Node> ratchet_tree<V>) for joiners who get the tree out of band. */
+export function ratchetTree(state: GroupState): Uint8Array {
+  return encodeRatchetTree(state.tree.nodes);
 }
 
 export function epoch(state: GroupState): bigint {

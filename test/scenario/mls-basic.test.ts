@@ -143,3 +143,14 @@ test('Update proposal by reference: the proposer keeps following the group', asy
   alice = (await mls.processMessage(alice, c2.commit)).newState;
   assert.equal(toHex(mls.epochAuthenticator(alice)), toHex(mls.epochAuthenticator(c2.pendingState)));
 });
+
+test('Welcome without the ratchet_tree extension needs the tree out of band', async () => {
+  const alice = await mls.createGroup({ groupId: utf8('g5'), identity: utf8('alice') });
+  const kp = await mls.createKeyPackage({ identity: utf8('bob') });
+  const c = await mls.createCommit(alice, { add: [kp.keyPackage], ratchetTreeInWelcome: false });
+  await assert.rejects(mls.joinWelcome({ welcome: c.welcome!, keyPackagePrivate: kp.private }), (e: unknown) => e instanceof mls.MlsError && e.code === 'missing-ratchet-tree');
+  const bob = await mls.joinWelcome({ welcome: c.welcome!, keyPackagePrivate: kp.private, ratchetTree: mls.ratchetTree(c.pendingState) });
+  assert.equal(toHex(mls.epochAuthenticator(bob)), toHex(mls.epochAuthenticator(c.pendingState)));
+  // A tree that does not match the GroupContext is refused.
+  await assert.rejects(mls.joinWelcome({ welcome: c.welcome!, keyPackagePrivate: kp.private, ratchetTree: mls.ratchetTree(alice) }), (e: unknown) => e instanceof mls.MlsError);
+});
