@@ -87,7 +87,7 @@ function workerPidsUnder(ancestor: number): number[] {
   return out;
 }
 
-test('SIGTERM: graceful shutdown, exit 0, no mediasoup worker left', async () => {
+for (const signal of ['SIGTERM', 'SIGINT'] as const) test(`${signal}: graceful shutdown, exit 0, no mediasoup worker left`, async () => {
   const r = run({ PORT: '0', MEDIASOUP_WORKERS: '2' });
   const url = await waitFor('listening line', () => /listening on (http:\/\/[^ ]+)/.exec(r.out())?.[1], 15_000, 50);
   const pids = await waitFor('worker processes', () => {
@@ -96,7 +96,7 @@ test('SIGTERM: graceful shutdown, exit 0, no mediasoup worker left', async () =>
   }, 5000, 50);
   const c = await RawClient.connect(url.replace('http', 'ws') + '/ws');
   await c.ok('join', { room: 'x', name: 'alice' });
-  r.child.kill('SIGTERM');
+  r.child.kill(signal);
   assert.equal(await r.exited, 0, r.err());
   assert.equal(await c.waitClosed(), 1001, 'clients see 1001 going away');
   for (const pid of pids) {
