@@ -55,8 +55,10 @@ export interface StreamStats {
   replayed: number;
   /** Received frames whose clear prefix was followed by a parseable SFrame header with a live KID. */
   sframeHeadersOk: number;
-  /** Received frames that did not parse as SFrame (plaintext would land here). */
+  /** Received frames that did not parse as SFrame at all (clear prefix + header + at least a tag). */
   sframeHeadersBad: number;
+  /** Received frames that parsed as SFrame but whose KID names no epoch held here (e.g. sent just before we joined). */
+  sframeUnknownKid: number;
   /** Video keyframes seen (sent or received). */
   keyframes: number;
   /** KID of the last frame (decimal string, bigint on the wire would not JSON-serialise for tests). */

@@ -22,6 +22,8 @@ const scope = self as unknown as WorkerScope;
 const STATS_INTERVAL_MS = 250;
 /** A stream counts as "decrypting" when a frame decrypted within this window. */
 const ACTIVE_WINDOW_MS = 1500;
+/** Shortest AEAD tag of the SFrame suites (RFC 9605 §4.5: AES_128_CTR_HMAC_SHA256_32 has a 4-byte tag). */
+const SFRAME_MIN_TAG = 4;
 /** Context ids for SFrame KIDs: one per outgoing stream of this sender (audio, video). */
 const STREAM_CONTEXT = { audio: 0, video: 1 } as const;
 
@@ -60,6 +62,7 @@ function newStream(options: TransformOptions, api: StreamStats['api'], transform
     replayed: 0,
     sframeHeadersOk: 0,
     sframeHeadersBad: 0,
+    sframeUnknownKid: 0,
     keyframes: 0,
     lastKid: '',
     lastEpoch: '',
@@ -134,8 +137,9 @@ async function recvFrame(st: StreamState, frame: EncodedFrame, out: TransformStr
   // KID belongs to an epoch we know (RFC 9605 §4.3). Plaintext media would fail here.
   try {
     const header = decodeHeader(body);
-    if (header.length < body.length && cipher.isLiveKid(header.kid)) st.stats.sframeHeadersOk++;
-    else st.stats.sframeHeadersBad++;
+    if (body.length < header.length + SFRAME_MIN_TAG) st.stats.sframeHeadersBad++;
+    else if (cipher.isLiveKid(header.kid)) st.stats.sframeHeadersOk++;
+    else st.stats.sframeUnknownKid++;
   } catch {
     st.stats.sframeHeadersBad++;
   }

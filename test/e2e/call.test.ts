@@ -20,6 +20,7 @@ import {
   status,
   summary,
   sumRecv,
+  hookInfo,
   waitJoined,
   waitUntil,
   type Participant,
@@ -38,7 +39,10 @@ async function statuses(ps: Participant[]): Promise<CallTestStatus[]> {
   const out: CallTestStatus[] = [];
   for (const p of ps) {
     const s = await status(p);
-    if (!s) throw new Error(`${p.name} is not in a call`);
+    if (!s) {
+      const h = await hookInfo(p);
+      throw new Error(`${p.name} is not in a call (phase ${h.phase}, error ${JSON.stringify(h.error)})`);
+    }
     out.push(s);
   }
   return out;
@@ -135,7 +139,9 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
       assert.equal(recv.length, 4, `${p.name} receives audio + video from two peers`);
       for (const st of recv) {
         assert.ok(st.sframeHeadersOk > 0, `${p.name} ${st.peer}/${st.kind}: SFrame headers parsed`);
-        assert.equal(st.sframeHeadersBad, 0, `${p.name} ${st.peer}/${st.kind}: every frame parsed as SFrame with a live KID`);
+        assert.equal(st.sframeHeadersBad, 0, `${p.name} ${st.peer}/${st.kind}: every frame parsed as SFrame`);
+        // Frames with a KID of an epoch we never held can only be the few sent just before we joined.
+        assert.ok(st.sframeUnknownKid * 20 <= st.sframeHeadersOk, `${p.name} ${st.peer}/${st.kind}: ${st.sframeUnknownKid} unknown-KID frames vs ${st.sframeHeadersOk} live`);
         assert.equal(st.decryptFailures, 0, `${p.name} ${st.peer}/${st.kind}: no decryption failures`);
         assert.notEqual(st.lastKid, '', 'a KID was seen');
         if (st.kind === 'audio') assert.equal(st.lastClearBytes, 0, 'Opus is fully encrypted');

@@ -56,9 +56,9 @@ export interface RunningServer {
 export const SERVER_OPTIONS: Partial<ServerConfig> = {
   host: '127.0.0.1',
   port: 0,
-  log: false,
-  heartbeatIntervalMs: 500,
-  heartbeatTimeoutMs: 2000,
+  log: process.env.E2E_SERVER_LOG === '1',
+  heartbeatIntervalMs: 1000,
+  heartbeatTimeoutMs: 4000,
   reconnectGraceMs: 1000,
   numWorkers: 1,
 };
