@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Collector } from './metrics.js';
 import type { LoadReport } from './metrics.js';
 import { checkOptions, DEFAULTS, helpText, parseArgs, OptionError } from './options.js';
 import { runLoad } from './run.js';
@@ -30,6 +31,74 @@ describe('load test options', () => {
   test('percentiles', () => {
     const s = summarize([5, 1, 4, 2, 3, 6, 7, 8, 9, 10]);
     assert.deepEqual([s.p50, s.p95, s.max, s.count], [5, 10, 10, 10]);
+  });
+});
+
+describe('load test collector', () => {
+  // Three senders/receivers a, b, c; c joins with epoch 2; b leaves (epoch 3). Times in ms from 0.
+  const build = (lostAt: number | null) => {
+    const c = new Collector(0);
+    const join = (pid: string, at: number) => c.add({ type: 'join-start', pid, kind: 'synthetic', at, send: true, recv: true });
+    const epoch = (pid: string, e: number, at: number, added: string[] = [], removed: string[] = []) =>
+      c.add({ type: 'epoch', pid, at, epoch: e, size: 3, continuous: true, added, removed });
+    join('a', 0);
+    epoch('a', 0, 10, ['a']);
+    c.add({ type: 'joined', pid: 'a', at: 10, epoch: 0 });
+    join('b', 20);
+    c.add({ type: 'ds-commit', epoch: 1, at: 30, source: 'ds' });
+    epoch('b', 1, 31, ['b']);
+    epoch('a', 1, 40);
+    c.add({ type: 'joined', pid: 'b', at: 31, epoch: 1 });
+    c.startMeasuring(1000);
+    join('c', 1000);
+    c.add({ type: 'ds-commit', epoch: 2, at: 1100, source: 'ds' });
+    epoch('c', 2, 1101, ['c']);
+    c.add({ type: 'joined', pid: 'c', at: 1101, epoch: 2 });
+    epoch('a', 2, 1120);
+    epoch('b', 2, 1130);
+    for (const p of ['a', 'b']) {
+      c.add({ type: 'enc-first', pid: p, epoch: 2, at: 1140 });
+      c.add({ type: 'dec-first', pid: p, epoch: 2, at: p === 'a' ? 1150 : 1190 });
+    }
+    for (const [p, from, at] of [['a', 'c', 1400], ['b', 'c', 1420], ['c', 'a', 1300], ['c', 'b', 1350], ['a', 'b', 100], ['b', 'a', 100]] as const) {
+      c.add({ type: 'first-from', pid: p, from, at });
+    }
+    if (lostAt !== null) c.add({ type: 'lost', pid: 'a', epoch: 2, reason: 'unknown-epoch', count: 3, at: lostAt, beforeJoin: false });
+    c.add({ type: 'leave-start', pid: 'b', at: 9000, how: 'crash' });
+    c.add({ type: 'ds-commit', epoch: 3, at: 9600, source: 'ds' });
+    epoch('a', 3, 9620, [], ['b']);
+    epoch('c', 3, 9625, [], ['b']);
+    for (const p of ['a', 'c']) {
+      c.add({ type: 'enc-first', pid: p, epoch: 3, at: 9640 });
+      c.add({ type: 'dec-first', pid: p, epoch: 3, at: 9660 });
+    }
+    return c.build({
+      command: 't', options: {}, browsers: 0, synthetic: 3, durationS: 10, media: 'on', interrupted: false,
+      server: { url: '', inProcess: true }, machine: { cores: 2, node: '', loadavgStart: [], loadavgEnd: [] }, serverCpu: null, endedAt: 20_000,
+    });
+  };
+
+  test('rotation convergence, join time, membership and losses follow the documented definitions', () => {
+    const r = build(null);
+    // Epoch 2 (c joined): a and b must enc+dec; c (the joiner) counts with its keys. Worst: b dec at 1190.
+    const e2 = r.epochList.find((e) => e.epoch === 2)!;
+    assert.equal(e2.convergenceMs, 90);
+    assert.equal(e2.mlsConvergenceMs, 30);
+    // Epoch 3 (b crashed): b is not waited for; worst is 9660 - 9600.
+    assert.equal(r.epochList.find((e) => e.epoch === 3)!.convergenceMs, 60);
+    assert.deepEqual([r.rotationConvergenceMs.count, r.rotationConvergenceMs.max], [2, 90]);
+    // c's join time: first frame from a (1300) and b (1350), measured from its join start (1000).
+    assert.equal(r.participants.find((p) => p.id === 'c')!.joinTimeMs, 350);
+    assert.equal(r.checks.epochPerMembershipChange, true);
+    assert.equal(r.checks.noFramesLost, true);
+    assert.equal(r.epochs, 2);
+  });
+
+  test('a lost frame is attributed to its rotation and fails the check', () => {
+    const r = build(1200);
+    assert.deepEqual([r.framesLostPerRotation.total, r.framesLostPerRotation.max, r.framesLostPerRotation.byReason['unknown-epoch']], [3, 3, 3]);
+    assert.equal(r.epochList.find((e) => e.epoch === 2)!.framesLost, 3);
+    assert.equal(r.checks.noFramesLost, false);
   });
 });
 
