@@ -41,7 +41,7 @@ export class Participant {
       name: this.name,
       mls: this.mls,
       staggerMs: this.opts.staggerMs ?? 300,
-      requestTimeoutMs: 10_000,
+      requestTimeoutMs: 20_000,
       ...(this.opts.token ? { token: this.opts.token } : {}),
     });
     this.member.on('epoch', (e) => this.epochs.push(e));
@@ -76,7 +76,7 @@ export class Participant {
 }
 
 /** Waits until every participant is at `epoch` with one epoch authenticator and the full roster. */
-export async function converge(ps: Participant[], epoch: bigint, timeoutMs = 15_000, rosterSize = ps.length): Promise<void> {
+export async function converge(ps: Participant[], epoch: bigint, timeoutMs = 30_000, rosterSize = ps.length): Promise<void> {
   await waitFor(
     `${ps.map((p) => p.name).join(',')} at epoch ${epoch} (now ${ps.map((p) => String(p.epoch)).join(',')})`,
     () => ps.every((p) => p.epoch === epoch),
@@ -91,7 +91,7 @@ export async function converge(ps: Participant[], epoch: bigint, timeoutMs = 15_
 }
 
 /** Waits until every participant shares one epoch, one authenticator and a roster of `size` (epoch not known in advance). */
-export async function settle(ps: Participant[], size: number, timeoutMs = 20_000): Promise<bigint> {
+export async function settle(ps: Participant[], size: number, timeoutMs = 40_000): Promise<bigint> {
   await waitFor(
     `${ps.length} members settle on one epoch with ${size} in the roster`,
     () => {

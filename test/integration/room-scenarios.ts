@@ -149,7 +149,7 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
         b.ws.terminate(); // network drop; bob's engine keeps its state
         await waitFor('server noticed', () => s.hub.rooms.get(r)!.sessions.get(b.member.memberId!)!.conn === null, 5000);
         const c = await new Participant('carol', s.wsUrl, r, mls).join(); // epoch 2 while bob is away
-        await converge([a, c], 2n, 15_000, 3);
+        await converge([a, c], 2n, 30_000, 3);
         const { openTransport } = await import('./room-harness.js');
         const { transport, ws } = await openTransport(s.wsUrl);
         b.ws = ws;

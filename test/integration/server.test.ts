@@ -43,7 +43,8 @@ test('GET / serves the placeholder when the client is not built, the page when i
   }
 });
 
-function run(env: Record<string, string>, timeoutMs = 20_000) {
+// Generous limits: spawning tsx on a loaded 2-core machine can take tens of seconds.
+function run(env: Record<string, string>, timeoutMs = 120_000) {
   const child = spawn(TSX, ['server/index.ts'], { cwd: ROOT, env: { ...process.env, HOST: '127.0.0.1', LOG: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -89,11 +90,11 @@ function workerPidsUnder(ancestor: number): number[] {
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) test(`${signal}: graceful shutdown, exit 0, no mediasoup worker left`, async () => {
   const r = run({ PORT: '0', MEDIASOUP_WORKERS: '2' });
-  const url = await waitFor('listening line', () => /listening on (http:\/\/[^ ]+)/.exec(r.out())?.[1], 15_000, 50);
+  const url = await waitFor('listening line', () => /listening on (http:\/\/[^ ]+)/.exec(r.out())?.[1], 90_000, 50);
   const pids = await waitFor('worker processes', () => {
     const p = workerPidsUnder(r.child.pid!);
     return p.length === 2 ? p : undefined;
-  }, 5000, 50);
+  }, 20_000, 50);
   const c = await RawClient.connect(url.replace('http', 'ws') + '/ws');
   await c.ok('join', { room: 'x', name: 'alice' });
   r.child.kill(signal);
