@@ -28,6 +28,16 @@ for wrap in "$W"/subprojects/*.wrap; do
   cp -r "$SHIMS/$name" "$W/subprojects/${dir:-$name}"
 done
 
+# DTLS fix. DtlsTransport.cpp's BIO callback answers 1 to every BIO_CB_*|BIO_CB_RETURN call
+# except a bare BIO_CB_RETURN, so BIO_ctrl(BIO_CTRL_GET_KTLS_SEND) on the outgoing memory BIO
+# returns 1. Debian's OpenSSL is built with KTLS (upstream's bundled OpenSSL is not), believes
+# kernel TLS owns that BIO, allocates no write buffer, and the worker crashes with SIGSEGV in
+# do_dtls1_write() on the first DTLS flight to a browser. A return call must pass `ret` through.
+DTLS_CPP="$W/src/RTC/DtlsTransport.cpp"
+sed -i 's/(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1;/(operationType \& BIO_CB_RETURN) ? static_cast<long>(ret) : 1;/' "$DTLS_CPP"
+grep -q '(operationType & BIO_CB_RETURN) ? static_cast<long>(ret) : 1;' "$DTLS_CPP" ||
+  { echo "build-mediasoup-worker: the DTLS BIO callback fix no longer applies to $DTLS_CPP: review it" >&2; exit 1; }
+
 # Debian 12 ships meson 1.0.1; the sources declare '>= 1.1.0' but build with 1.0.
 sed -i -E "s/meson_version *: *'>= *[0-9.]+'/meson_version: '>= 1.0.0'/" "$W/meson.build"
 
