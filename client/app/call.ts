@@ -187,6 +187,10 @@ export class Call {
     return this.#paused[kind];
   }
 
+  async iceDiagnostics(): Promise<string[]> {
+    return (await this.#media?.iceDiagnostics()) ?? [];
+  }
+
   async setPreferredLayers(memberId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
     if (!this.#media) throw new Error('not in a call');
     for (const c of this.#media.consumers.values()) {

@@ -20,6 +20,8 @@ export interface E2eeTestHook {
   status(): CallTestStatus | null;
   /** Test control: ask the SFU for a spatial layer of a member's video (simulcast). */
   setPreferredLayers(memberId: string, spatialLayer: number, temporalLayer?: number): Promise<void>;
+  /** ICE candidates and pair states of the send transport (diagnostics). */
+  iceDiagnostics(): Promise<string[]>;
 }
 
 export function installTestHook(source: () => HookSource): void {
@@ -38,6 +40,7 @@ export function installTestHook(source: () => HookSource): void {
       return e ? { ...e } : null;
     },
     status: () => source().call?.status() ?? null,
+    iceDiagnostics: async () => (await source().call?.iceDiagnostics()) ?? [],
     setPreferredLayers: async (memberId, spatialLayer, temporalLayer) => {
       const call = source().call;
       if (!call) throw new Error('not in a call');

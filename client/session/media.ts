@@ -216,6 +216,17 @@ export class MediaSession {
     });
   }
 
+  /** ICE candidate types/addresses of the send transport (diagnostics for the test hook). */
+  async iceDiagnostics(): Promise<string[]> {
+    const out: string[] = [];
+    const stats = await this.#send?.getStats();
+    stats?.forEach((r: { type: string; address?: string; port?: number; protocol?: string; candidateType?: string; state?: string }) => {
+      if (r.type === 'local-candidate' || r.type === 'remote-candidate') out.push(`${r.type} ${r.protocol} ${r.address}:${r.port} ${r.candidateType}`);
+      if (r.type === 'candidate-pair') out.push(`pair ${r.state}`);
+    });
+    return out;
+  }
+
   /** ICE/DTLS state of the two transports (status only). */
   connectionStates(): { send: string; recv: string } {
     return { send: this.#send?.connectionState ?? 'none', recv: this.#recv?.connectionState ?? 'none' };

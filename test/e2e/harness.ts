@@ -3,7 +3,7 @@
 // window.__e2ee hook, bounded waits with clear failure messages, screenshots to test-output/e2e/.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,32 +103,35 @@ export async function launchChromium(): Promise<{ browser: Browser; userDataDir:
 
 export async function launchFirefox(): Promise<{ browser: Browser; userDataDir: string }> {
   const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'e2e-firefox-'));
+  // Prefs that must hold before the first page loads go to user.js as well (read at every start).
+  writeFileSync(path.join(userDataDir, 'user.js'), Object.entries(FIREFOX_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n') + '\n');
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: true,
     userDataDir,
     protocolTimeout: 30_000,
-    extraPrefsFirefox: {
-      'media.navigator.streams.fake': true,
-      'media.navigator.permission.disabled': true,
-      // The SFU's ICE candidates are 127.0.0.1: Firefox ignores loopback candidates unless told otherwise.
-      'media.peerconnection.ice.loopback': true,
-      'media.peerconnection.ice.obfuscate_host_addresses': false,
-      'media.peerconnection.ice.force_interface': 'lo',
-      'media.autoplay.default': 0,
-      'media.autoplay.blocking_policy': 0,
-      'network.captive-portal-service.enabled': false,
-      'app.update.enabled': false,
-      'browser.safebrowsing.malware.enabled': false,
-      'browser.safebrowsing.phishing.enabled': false,
-      'network.connectivity-service.enabled': false,
-      'datareporting.policy.dataSubmissionEnabled': false,
-      'toolkit.telemetry.enabled': false,
-    },
+    extraPrefsFirefox: FIREFOX_PREFS,
   });
   return { browser, userDataDir };
 }
+
+const FIREFOX_PREFS: Record<string, string | number | boolean> = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  // The SFU's ICE candidates are 127.0.0.1: Firefox ignores loopback candidates unless told otherwise.
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  'network.captive-portal-service.enabled': false,
+  'app.update.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'toolkit.telemetry.enabled': false,
+};
 
 export interface OpenOptions {
   kind?: 'chromium' | 'firefox';
