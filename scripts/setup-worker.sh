@@ -70,5 +70,7 @@ fi
 MEDIASOUP_DIR="$MS_DIR" bash scripts/build-mediasoup-worker.sh
 works "$BIN" || { say "the built worker does not run" >&2; exit 1; }
 mkdir -p "$CACHE_DIR"; cp "$BIN" "$CACHED.tmp" && mv "$CACHED.tmp" "$CACHED"
+# Older builds of this version (an earlier recipe) are of no further use.
+find "$CACHE_DIR" -maxdepth 1 -name "mediasoup-worker-$MS_VERSION-$(uname -m)-*" ! -name "$KEY*" -delete
 echo "$KEY" > "$OUT/.sealed-stamp"
 say "built and cached $CACHED"
