@@ -82,6 +82,7 @@ export class SyntheticParticipant {
   #joinEpoch: number | null = null;
   #joinedAt: number | null = null;
   #stopping = false;
+  #debugged = false;
   #sending = false;
   #encInFlight = false;
   readonly #encFirst = new Set<number>();
@@ -400,6 +401,15 @@ export class SyntheticParticipant {
     }
     const reason = lossReasonOf(r.reason);
     if (r.reason === 'closed') return;
+    if (process.env.LOADTEST_DEBUG && !this.#debugged) {
+      this.#debugged = true;
+      try {
+        const h = decodeHeader(payload);
+        console.error(`[debug ${this.cfg.pid}] ${r.reason} from ${stream.from}: kid ${h.kid} ctr ${h.ctr} hdr ${h.length} len ${payload.length} first ${Buffer.from(payload.subarray(0, 8)).toString('hex')}; own kid ${this.#bridge.ownKid(0)} epoch ${this.#bridge.currentEpoch}`);
+      } catch (e) {
+        console.error(`[debug ${this.cfg.pid}] ${r.reason}: header: ${(e as Error).message}`);
+      }
+    }
     const current = this.#bridge.currentEpoch === undefined ? -1 : Number(this.#bridge.currentEpoch);
     // Frames under the epoch before our first one were never meant for us.
     let beforeJoin = false;
