@@ -83,6 +83,8 @@ export class SyntheticParticipant {
   #joinedAt: number | null = null;
   #stopping = false;
   #debugged = false;
+  #treeSize = 1;
+  #ownLeaf = 0;
   #sending = false;
   #encInFlight = false;
   readonly #encFirst = new Set<number>();
@@ -235,6 +237,8 @@ export class SyntheticParticipant {
     const baseKey = await e.exporter(SFRAME_EXPORTER_LABEL, EMPTY, SFRAME_KEY_LENGTH);
     try {
       this.#bridge.installEpoch(e.epoch, baseKey, e.treeSize, e.ownLeafIndex);
+      this.#treeSize = e.treeSize;
+      this.#ownLeaf = e.ownLeafIndex;
     } finally {
       baseKey.fill(0);
     }
@@ -406,6 +410,13 @@ export class SyntheticParticipant {
       try {
         const h = decodeHeader(payload);
         console.error(`[debug ${this.cfg.pid}] ${r.reason} from ${stream.from}: kid ${h.kid} ctr ${h.ctr} hdr ${h.length} len ${payload.length} first ${Buffer.from(payload.subarray(0, 8)).toString('hex')}; own kid ${this.#bridge.ownKid(0)} epoch ${this.#bridge.currentEpoch}`);
+        // Would an all-zero base key open it? (A page that wipes the key before its worker gets it.)
+        const probe = new KeyBridge({ backend: nodeSFrameBackend, epochBits: EPOCH_BITS });
+        probe.installEpoch(this.#bridge.currentEpoch!, new Uint8Array(SFRAME_KEY_LENGTH), this.#treeSize, this.#ownLeaf === 0 ? 1 : 0);
+        void probe.decrypt(payload, EMPTY).then((z) => {
+          console.error(`[debug ${this.cfg.pid}] same frame with an all-zero base key: ${z.ok ? 'DECRYPTS' : z.reason}`);
+          probe.close();
+        });
       } catch (e) {
         console.error(`[debug ${this.cfg.pid}] ${r.reason}: header: ${(e as Error).message}`);
       }
