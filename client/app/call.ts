@@ -86,7 +86,10 @@ export class Call {
     });
     this.#engine = engine;
     engine.onEpoch((e) => {
-      this.#epochChain = this.#epochChain.then(() => this.#onEpoch(e)).catch(() => undefined);
+      // The engine wipes e.baseKey as soon as the handlers return, so take a copy now; the
+      // transform bridge wipes this copy once it has handed it to the worker.
+      const owned: EpochInfo = { ...e, baseKey: e.baseKey.slice() };
+      this.#epochChain = this.#epochChain.then(() => this.#onEpoch(owned)).catch(() => undefined);
     });
     engine.onEnded((error) => this.#end(error));
     engine.onNotification('members', (n) => this.#setMembers(n.members));
