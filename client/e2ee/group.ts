@@ -10,7 +10,6 @@ export interface EpochInfo {
   roster: { leafIndex: number; identity: Uint8Array }[];
   ownLeafIndex: number;
   treeSize: number;
-  /** MLS-Exporter("SFrame 1.0 Base Key", "", Nk) for this epoch (RFC 9605 §5.2). */
   /** MLS-Exporter("SFrame 1.0 Base Key", "", Nk). Valid only while the handler runs: the engine
    *  wipes it when the handlers return, so a handler that defers its use must copy it first. */
   baseKey: Uint8Array;
