@@ -24,7 +24,7 @@
 // epoch's secrets. Joining by Welcome: createKeyPackage -> (committer) createCommit({ add }) ->
 // joinWelcome({ welcome, keyPackagePrivate }). serializeState/deserializeState hold secrets.
 import { assertBigInt, assertBytes, assertInt } from '../bytes/index.js';
-import { getCipherSuite, type CryptoBackend, type SuiteId } from '../crypto/index.js';
+import { getCipherSuite, isSuiteId, type CryptoBackend, type SuiteId } from '../crypto/index.js';
 import { check, MlsError } from './errors.js';
 import {
   createApplicationMessageState,
@@ -124,7 +124,9 @@ export async function joinExternal(o: {
   assertBytes(o.groupInfo, 'groupInfo');
   const msg = decodeMessage(o.groupInfo);
   check(msg.wireFormat === WireFormat.mls_group_info, 'wrong-wire-format', 'groupInfo is not an MLSMessage(GroupInfo)');
-  const suite = msg.groupInfo.groupContext.cipherSuite as SuiteId;
+  const suite = msg.groupInfo.groupContext.cipherSuite;
+  // §17.1: only the seven registered suites are implemented; say so before any key is made.
+  check(isSuiteId(suite), 'unsupported-cipher-suite', `GroupInfo uses cipher suite ${suite}, not one of 1..7`);
   const signatureKeyPair = o.signatureKeyPair ?? (await generateSignatureKeyPair(suite, o));
   const opts: Parameters<typeof joinExternalState>[0] = { groupInfo: msg, credential: basic(o.identity), signatureKeyPair };
   if (o.removeLeaf !== undefined) opts.removeLeaf = o.removeLeaf;
