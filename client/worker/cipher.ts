@@ -22,7 +22,7 @@ export interface FrameCipher {
   /** Returns SFrame header || ciphertext, or null when no key is installed yet (the caller drops the frame). */
   protect(streamContext: number, plaintext: Uint8Array, metadata: Uint8Array): Promise<ProtectResult | null>;
   unprotect(data: Uint8Array, metadata: Uint8Array): Promise<UnprotectResult>;
-  /** Is `kid` a KID of an epoch this worker holds keys for (or is about to: held frames)? */
+  /** Does this worker hold keys for the epoch `kid` names right now? (False: the frame would be held or dropped.) */
   isLiveKid(kid: bigint): boolean;
   close(): void;
 }

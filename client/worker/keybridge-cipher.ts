@@ -15,14 +15,6 @@ export const EPOCH_BITS = 4;
 
 export function createFrameCipher(): FrameCipher {
   const bridge = new KeyBridge({ epochBits: EPOCH_BITS, graceMs: GRACE_MS, holdMs: HOLD_MS, holdMaxFrames: HOLD_MAX_FRAMES });
-  const mask = (1n << BigInt(EPOCH_BITS)) - 1n;
-  let liveSlots = new Set<bigint>();
-  let liveCheckedAt = 0;
-
-  const refreshLive = (): void => {
-    liveSlots = new Set(bridge.stats().epochs.map((e) => e & mask));
-    liveCheckedAt = Date.now();
-  };
 
   return {
     currentEpoch: () => bridge.currentEpoch ?? null,
@@ -32,7 +24,6 @@ export function createFrameCipher(): FrameCipher {
       } finally {
         baseKey.fill(0);
       }
-      refreshLive();
     },
     async protect(streamContext, plaintext, metadata) {
       const epoch = bridge.currentEpoch;
@@ -63,12 +54,10 @@ export function createFrameCipher(): FrameCipher {
       }
     },
     isLiveKid(kid) {
-      if (Date.now() - liveCheckedAt > 250) refreshLive();
-      return liveSlots.has(kid & mask);
+      return bridge.hasEpochFor(kid);
     },
     close() {
       bridge.close();
-      liveSlots.clear();
     },
   };
 }

@@ -123,11 +123,11 @@ async function sendFrame(st: StreamState, frame: EncodedFrame, out: TransformStr
   st.lastOkAt = Date.now();
 }
 
-async function recvFrame(st: StreamState, frame: EncodedFrame, out: TransformStreamDefaultController<EncodedFrame>): Promise<void> {
+function recvFrame(st: StreamState, frame: EncodedFrame, out: TransformStreamDefaultController<EncodedFrame>): Promise<void> | undefined {
   const data = new Uint8Array(frame.data);
   if (data.length === 0) {
     out.enqueue(frame);
-    return;
+    return undefined;
   }
   const family = familyOf(st, frame);
   const n = clearPrefixLength(family, data);
@@ -135,14 +135,39 @@ async function recvFrame(st: StreamState, frame: EncodedFrame, out: TransformStr
   const body = data.subarray(n);
   // Before decrypting, check what arrived: the clear prefix must be followed by an SFrame header whose
   // KID belongs to an epoch we know (RFC 9605 §4.3). Plaintext media would fail here.
+  let waitsForKey = false;
   try {
     const header = decodeHeader(body);
     if (body.length < header.length + SFRAME_MIN_TAG) st.stats.sframeHeadersBad++;
     else if (cipher.isLiveKid(header.kid)) st.stats.sframeHeadersOk++;
-    else st.stats.sframeUnknownKid++;
+    else {
+      st.stats.sframeUnknownKid++;
+      waitsForKey = true;
+    }
   } catch {
     st.stats.sframeHeadersBad++;
   }
+  const done = finishRecv(st, frame, out, family, n, metadata, body);
+  // A frame whose epoch key is not here yet may be held by the bridge for up to HOLD_MS. The stream must
+  // not wait for it: the frames behind it (other epochs, or the same one once its key arrives) go on,
+  // and the held frame is passed on whenever it resolves. Awaiting it here stalled a whole stream for
+  // HOLD_MS per frame, so a newcomer's audio never caught up.
+  if (waitsForKey) {
+    done.catch(() => undefined);
+    return undefined;
+  }
+  return done;
+}
+
+async function finishRecv(
+  st: StreamState,
+  frame: EncodedFrame,
+  out: TransformStreamDefaultController<EncodedFrame>,
+  family: CodecFamily,
+  n: number,
+  metadata: Uint8Array,
+  body: Uint8Array,
+): Promise<void> {
   let result;
   try {
     result = await cipher.unprotect(body, metadata);
@@ -170,11 +195,16 @@ async function recvFrame(st: StreamState, frame: EncodedFrame, out: TransformStr
     if (result.kid !== null) st.stats.lastKid = result.kid.toString();
     return;
   }
+  if (st.closed) return;
   const plain = new Uint8Array(n + result.plaintext.length);
   plain.set(metadata, 0);
   plain.set(result.plaintext, n);
   frame.data = plain.buffer;
-  out.enqueue(frame);
+  try {
+    out.enqueue(frame);
+  } catch {
+    return; // the stream closed while the frame was held
+  }
   st.stats.framesDecrypted++;
   if (st.stats.kind === 'video' && isKeyframe(family, plain)) st.stats.keyframes++;
   st.stats.lastKid = result.kid.toString();

@@ -87,6 +87,11 @@ export type DropReason =
   | 'hold-overflow'
   /** The frame's epoch was removed (grace period over, or replaced by an epoch with the same low bits). */
   | 'expired-epoch'
+  /**
+   * The frame's epoch is older than the first epoch this bridge installed: it was sent before this member
+   * joined, so there never was a key for it here (not a loss of the rotation).
+   */
+  | 'before-join'
   /** The KID names a sender index outside the epoch's tree. */
   | 'unknown-sender'
   /** The KID is one of our own encryption KIDs (keys are for encryption or decryption, never both). */
@@ -209,6 +214,7 @@ export class KeyBridge {
     'unknown-epoch-timeout': 0,
     'hold-overflow': 0,
     'expired-epoch': 0,
+    'before-join': 0,
     'unknown-sender': 0,
     'own-kid': 0,
     closed: 0,
@@ -352,8 +358,9 @@ export class KeyBridge {
     const slot = Number(header.kid & this.#mask);
     const ep = this.#bySlot.get(slot);
     if (ep === undefined) {
-      if (this.#isFutureSlot(slot)) return this.#hold(frame, metadata, header, slot);
-      return this.#drop('expired-epoch');
+      const where = this.#classifySlot(slot);
+      if (where === 'future') return this.#hold(frame, metadata, header, slot);
+      return this.#drop(where);
     }
     if (ep.drain !== undefined) {
       return ep.drain.then(() => this.#decryptWith(ep, header, frame, metadata, false));
@@ -427,19 +434,28 @@ export class KeyBridge {
   }
 
   /**
-   * For a KID whose epoch slot is empty: is it a future epoch (hold) or a removed past one (drop)? The nearest
-   * candidates are current + d and current - (2^E - d) with d = (slot - current) mod 2^E; a frame counts as
-   * future when d <= 2^(E-1), or when the past candidate lies before the first epoch this bridge installed.
+   * For a KID whose epoch slot is empty: a future epoch (hold the frame) or a past one (drop it)? Epochs
+   * advance one commit at a time, so the nearest candidates are current + d and current - (2^E - d) with
+   * d = (slot - current) mod 2^E; the frame counts as future when d <= 2^(E-1). A past epoch older than the
+   * first one this bridge installed is 'before-join': a newcomer gets frames its peers sent under the epoch
+   * before the commit that added it, and no key for them will ever arrive, so holding them only delays the
+   * frames behind them.
    */
-  #isFutureSlot(slot: number): boolean {
+  #classifySlot(slot: number): 'future' | 'expired-epoch' | 'before-join' {
     const cur = this.#current;
-    if (cur === undefined) return true;
+    if (cur === undefined) return 'future';
     const size = 2 ** this.epochBits;
     const d = (((slot - cur.slot) % size) + size) % size;
-    if (d === 0) return false;
-    if (d <= size / 2) return true;
-    const past = cur.epoch - BigInt(size - d);
-    return this.#firstEpoch === undefined || past < this.#firstEpoch;
+    if (d !== 0 && d <= size / 2) return 'future';
+    const past = cur.epoch - BigInt(d === 0 ? size : size - d);
+    return this.#firstEpoch !== undefined && past < this.#firstEpoch ? 'before-join' : 'expired-epoch';
+  }
+
+  /** Does this bridge hold keys for the epoch named by `kid`'s low E bits right now? (No hold, no wait.) */
+  hasEpochFor(kid: bigint): boolean {
+    if (typeof kid !== 'bigint') return false;
+    this.#purgeExpired();
+    return this.#bySlot.has(Number(kid & this.#mask));
   }
 
   #hold(frame: Uint8Array, metadata: Uint8Array, header: SFrameHeader, slot: number): Promise<DecryptResult> {
@@ -464,9 +480,23 @@ export class KeyBridge {
   #releaseHeld(ep: EpochState): void {
     const released: HeldFrame[] = [];
     const kept: HeldFrame[] = [];
-    for (const h of this.#held) (h.slot === ep.slot ? released : kept).push(h);
-    if (released.length === 0) return;
+    for (const h of this.#held) {
+      if (h.slot === ep.slot) {
+        released.push(h);
+        continue;
+      }
+      // Frames held before the first install (no epoch to compare with) may now turn out to be past epochs:
+      // drop them at once instead of letting each one wait out holdMs.
+      const where = this.#bySlot.has(h.slot) ? 'future' : this.#classifySlot(h.slot);
+      if (where === 'future') {
+        kept.push(h);
+      } else {
+        this.#clock.clearTimer(h.timer);
+        h.resolve(this.#drop(where));
+      }
+    }
     this.#held = kept;
+    if (released.length === 0) return;
     for (const h of released) this.#clock.clearTimer(h.timer);
     const drain = (async () => {
       // One at a time, in arrival order: resolution order follows arrival order.

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import type { LoadEvent, LossReason } from './events.js';
-import { lossReasonOf } from './events.js';
+import { isBeforeJoin, lossReasonOf } from './events.js';
 
 const LIVE_BROWSERS = new Set<ChildProcess>();
 
@@ -242,19 +242,24 @@ export class BrowserParticipant {
     }
     // Drops: deltas per stream and reason, attributed to the worker's current epoch.
     const current = Number(probe.workerEpoch || st.epoch || -1);
-    const lost = new Map<LossReason, number>();
+    const lost = new Map<string, { reason: LossReason; beforeJoin: boolean; count: number }>();
     for (const [id, d] of Object.entries(probe.drops)) {
       for (const [detail, n] of Object.entries(d.reasons)) {
         const key = `${id}|${detail}`;
         const before = this.#drops.get(key) ?? 0;
         if (n > before) {
-          const r = lossReasonOf(detail);
-          lost.set(r, (lost.get(r) ?? 0) + (n - before));
+          const reason = lossReasonOf(detail);
+          const beforeJoin = isBeforeJoin(detail);
+          const rec = lost.get(`${reason}|${beforeJoin}`) ?? { reason, beforeJoin, count: 0 };
+          rec.count += n - before;
+          lost.set(`${reason}|${beforeJoin}`, rec);
           this.#drops.set(key, n);
         }
       }
     }
-    for (const [reason, count] of lost) this.#emit({ type: 'lost', pid: this.pid, epoch: current, reason, count, at: Date.now(), beforeJoin: false });
+    for (const { reason, beforeJoin, count } of lost.values()) {
+      this.#emit({ type: 'lost', pid: this.pid, epoch: current, reason, count, at: Date.now(), beforeJoin });
+    }
     let enc = 0;
     let dec = 0;
     const decryptedFrom: Record<string, number> = {};

@@ -25,6 +25,7 @@ export function lossReasonOf(detail: string): LossReason {
     case 'hold-overflow':
       return 'unknown-epoch';
     case 'expired-epoch':
+    case 'before-join': // a past epoch too; reported as not owed (beforeJoin), see isBeforeJoin
       return 'expired-epoch';
     case 'auth-failed':
     case 'malformed':
@@ -34,6 +35,11 @@ export function lossReasonOf(detail: string): LossReason {
     default:
       return 'other';
   }
+}
+
+/** Drops of frames sent before the receiver joined: no key was ever owed, so they are no rotation loss. */
+export function isBeforeJoin(detail: string): boolean {
+  return detail === 'before-join';
 }
 
 export type LoadEvent =

@@ -369,3 +369,42 @@ test('removeEpochsBefore wipes older epochs at once (no grace period)', async ()
   alice.close();
   bob.close();
 });
+
+test('a newcomer drops frames sent before it joined at once (before-join), never holding them', async () => {
+  const clock = new ManualClock();
+  const alice = bridge(clock);
+  const carol = bridge(clock, { holdMs: 1500 });
+  // Alice is at epoch 9 when Carol's Welcome (epoch 10) is on its way; her epoch-9 frames reach Carol first.
+  alice.installEpoch(9n, key(9), 3, 0);
+  const before = [await alice.encrypt(0, new Uint8Array([1])), await alice.encrypt(0, new Uint8Array([2]))];
+  const early = carol.decrypt(before[0]!); // nothing installed yet: held (it could be Carol's first epoch)
+  assert.equal(carol.stats().heldNow, 1);
+  carol.installEpoch(10n, key(10), 3, 2);
+  // Installing epoch 10 shows the held frame belongs to epoch 9: dropped now, not after holdMs.
+  fails(await early, 'before-join');
+  assert.equal(carol.stats().heldNow, 0);
+  // A later frame of epoch 9 is dropped without waiting either.
+  fails(await carol.decrypt(before[1]!), 'before-join');
+  // ... and Alice's epoch-10 frames decrypt.
+  alice.installEpoch(10n, key(10), 3, 0);
+  assert.deepEqual(ok(await carol.decrypt(await alice.encrypt(0, new Uint8Array([3])))), new Uint8Array([3]));
+  // A frame of the next epoch is still held until its key arrives.
+  alice.installEpoch(11n, key(11), 3, 0);
+  const next = carol.decrypt(await alice.encrypt(0, new Uint8Array([4])));
+  assert.equal(carol.stats().heldNow, 1);
+  assert.equal(carol.hasEpochFor(alice.ownKid(0)), false);
+  carol.installEpoch(11n, key(11), 3, 2);
+  assert.equal(carol.hasEpochFor(alice.ownKid(0)), true);
+  assert.deepEqual(ok(await next), new Uint8Array([4]));
+  const s = carol.stats();
+  assert.equal(s.dropped['before-join'], 2);
+  assert.equal(s.dropped['unknown-epoch-timeout'], 0);
+  assert.equal(s.dropped['expired-epoch'], 0);
+  // A member that was there (first epoch 9) calls an epoch it dropped after the grace period expired.
+  const bob = bridge(clock, { graceMs: 100 });
+  bob.installEpoch(9n, key(9), 3, 1);
+  bob.installEpoch(10n, key(10), 3, 1);
+  clock.advance(101);
+  fails(await bob.decrypt(before[1]!), 'expired-epoch');
+  for (const b of [alice, bob, carol]) b.close();
+});

@@ -423,8 +423,9 @@ export class SyntheticParticipant {
     }
     const current = this.#bridge.currentEpoch === undefined ? -1 : Number(this.#bridge.currentEpoch);
     // Frames under the epoch before our first one were never meant for us.
-    let beforeJoin = false;
-    if (this.#joinEpoch !== null && reason !== 'auth-failed' && reason !== 'replay') {
+    // The bridge names those it can tell apart ('before-join': older than its first epoch).
+    let beforeJoin = r.reason === 'before-join';
+    if (!beforeJoin && this.#joinEpoch !== null && reason !== 'auth-failed' && reason !== 'replay') {
       try {
         const low = Number(decodeHeader(payload).kid & ((1n << BigInt(EPOCH_BITS)) - 1n));
         const mask = (1 << EPOCH_BITS) - 1;
