@@ -183,8 +183,17 @@ export interface LoadReport {
   notes: string[];
 }
 
-/** A receiver owes a first frame only to senders it shared the room with for this long. */
+/** A receiver owes a first frame only to senders that were sending while it was receiving for this long. */
 const OVERLAP_MS = 3000;
+
+/** A sender that stays this long without encrypting a frame is a failure of its own. */
+const SILENT_SENDER_MS = 10_000;
+
+function minOf(values: Iterable<number>): number | null {
+  let m: number | null = null;
+  for (const v of values) if (m === null || v < m) m = v;
+  return m;
+}
 
 const emptyLoss = (): Record<LossReason, number> => Object.fromEntries(LOSS_REASONS.map((r) => [r, 0])) as Record<LossReason, number>;
 
@@ -577,11 +586,16 @@ export class Collector {
       if (p.joinedAt !== null) joinMls.push(p.joinedAt - p.joinStartAt);
       if (p.joinedAt !== null && p.recv && media) {
         const end = p.leaveStartAt ?? p.leftAt ?? meta.endedAt;
-        // Senders that were in the room together with p for at least OVERLAP_MS.
+        // Senders that were sending while p was receiving, for at least OVERLAP_MS. Set-up time on either side
+        // (p's first consumer, q's first encrypted frame) is join time, measured below, not owed overlap; a
+        // sender that never encrypted anything is reported once, below (silentSenders), not per receiver.
+        const receivingFrom = minOf(p.firstFrom.values()) ?? p.joinedAt;
         const peers = parts.filter((q) => {
           if (q === p || !q.send || q.joinedAt === null) return false;
+          const sendingFrom = minOf(q.encFirst.values());
+          if (sendingFrom === null) return false;
           const qEnd = q.leaveStartAt ?? q.leftAt ?? meta.endedAt;
-          return Math.min(end, qEnd) - Math.max(p.joinedAt!, q.joinedAt) >= OVERLAP_MS;
+          return Math.min(end, qEnd) - Math.max(receivingFrom, sendingFrom) >= OVERLAP_MS;
         });
         let worst = 0;
         let complete = peers.length > 0;
@@ -643,6 +657,14 @@ export class Collector {
     if (media && missingPairs.length > 0) {
       for (const r of missingPairs.slice(0, 5)) problems.push(`${r.id} never decrypted a frame from ${r.missingFrom.slice(0, 5).join(', ')}`);
     }
+    // Senders that stayed a while and never encrypted a frame (their receivers are not blamed for them).
+    const silentSenders = media
+      ? parts.filter((q) => {
+          if (!q.send || q.joinedAt === null || q.encFirst.size > 0) return false;
+          return (q.leaveStartAt ?? q.leftAt ?? meta.endedAt) - q.joinedAt >= SILENT_SENDER_MS;
+        })
+      : [];
+    for (const q of silentSenders.slice(0, 5)) problems.push(`${q.pid} was in the room ${SILENT_SENDER_MS / 1000} s or more and never encrypted a frame`);
     // Every join and leave made an epoch: each joined participant appears in some epoch's `added`
     // (or created the group), each departed one in some epoch's `removed`.
     const added = new Set<string>();
@@ -742,7 +764,7 @@ export class Collector {
       serverRssMB: { max: rssVals.length ? Math.round(Math.max(...rssVals)) : null },
       forwardedKbps: { mean: kbps.length ? Math.round(kbps.reduce((a, b) => a + b, 0) / kbps.length) : null, max: kbps.length ? Math.round(Math.max(...kbps)) : null },
       checks: {
-        everyoneDecryptedEveryone: !media || missingPairs.length === 0,
+        everyoneDecryptedEveryone: !media || (missingPairs.length === 0 && silentSenders.length === 0),
         epochPerMembershipChange: membershipOk,
         noFramesLost: lostTotal === 0,
         allRotationsConverged: notConverged === 0,
