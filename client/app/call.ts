@@ -5,7 +5,7 @@
 
 import type { MemberInfo, ProducerInfo } from '../../shared/protocol/index.js';
 import { createGroupEngine } from '../e2ee/engine.js';
-import type { EpochInfo, GroupEngine } from '../e2ee/group.js';
+import type { EpochInfo, GroupEngine, JoinInfo } from '../e2ee/group.js';
 import type { StreamStats } from '../e2ee/messages.js';
 import type { TransformApi } from '../e2ee/support.js';
 import { E2eeTransforms, type WorkerSnapshot } from '../e2ee/transforms.js';
@@ -49,6 +49,9 @@ export class Call {
   #roster: { leafIndex: number; name: string; me: boolean }[] = [];
   #paused = { audio: false, video: false };
   #epochChain: Promise<void> = Promise.resolve();
+  #mediaChain: Promise<void> = Promise.resolve();
+  #connection: 'connected' | 'reconnecting' = 'connected';
+  #reconnects = 0;
   #epochHistory: { epoch: string; at: number; securityCode: string }[] = [];
 
   constructor(options: CallOptions) {
@@ -92,6 +95,24 @@ export class Call {
       this.#epochChain = this.#epochChain.then(() => this.#onEpoch(owned)).catch(() => undefined);
     });
     engine.onEnded((error) => this.#end(error));
+    engine.onConnection((c) => {
+      if (c.state === 'reconnecting') {
+        this.#connection = 'reconnecting';
+        this.#reconnects++;
+        setE2eeFacts({ state: 'reconnecting: media paused until the session resumes' });
+        return;
+      }
+      this.#connection = 'connected';
+      this.#media?.close(); // the server closed our transports when the socket dropped
+      this.#media = null;
+      this.#setMembers(c.info.members);
+      this.#mediaChain = this.#mediaChain
+        .then(() => this.#startMedia(engine, e2ee, c.info, [], new Set()))
+        .then(() => {
+          if (this.#epoch !== null) setE2eeFacts({ state: 'encrypted', epoch: this.#epoch.toString(), code: this.#securityCode });
+        })
+        .catch((e: unknown) => this.#noteError('media after reconnect', e));
+    });
     engine.onNotification('members', (n) => this.#setMembers(n.members));
     // Producers announced before the media session exists are kept and consumed once it does.
     const early: ProducerInfo[] = [];
@@ -110,6 +131,14 @@ export class Call {
     this.#setMembers(info.members);
 
     // 4. Media: producers get their transform before negotiation; nothing leaves without a key.
+    this.#mediaChain = this.#startMedia(engine, e2ee, info, early, closedEarly);
+    await this.#mediaChain;
+    this.#emit({ state: 'joined' });
+  }
+
+  /** Transports, consumers for the producers already there, and our own producers (first join or resume). */
+  async #startMedia(engine: GroupEngine, e2ee: E2eeTransforms, info: JoinInfo, early: ProducerInfo[], closedEarly: Set<string>): Promise<void> {
+    if (this.#ended || !this.#local) return;
     const media = new MediaSession(engine, e2ee, {
       onTrack: (t) => this.#onRemoteTrack(t),
       onTrackEnded: (_consumerId, memberId, trackId) => removeTrackFromTile(memberId, trackId),
@@ -122,9 +151,12 @@ export class Call {
     const known = new Map([...info.producers, ...early].map((p) => [p.producerId, p]));
     for (const id of closedEarly) known.delete(id);
     const consuming = [...known.values()].map((p) => media.consume(p).catch((e: unknown) => this.#noteError('consume', e)));
-    for (const track of this.#local.getTracks()) await media.produce(track);
+    for (const track of this.#local.getTracks()) {
+      await media.produce(track);
+      const kind = track.kind as 'audio' | 'video';
+      if (this.#paused[kind]) media.setPaused(kind, true);
+    }
     await Promise.all(consuming);
-    this.#emit({ state: 'joined' });
   }
 
   async #onEpoch(e: EpochInfo): Promise<void> {
@@ -235,6 +267,8 @@ export class Call {
       engineErrors: this.#engine?.errors() ?? [],
       callErrors: [...this.#errors],
       transports: this.#media?.connectionStates() ?? { send: 'none', recv: 'none' },
+      connection: this.#connection,
+      reconnects: this.#reconnects,
       consumers: [...(this.#media?.consumers.values() ?? [])].map((c) => ({
         consumerId: c.consumerId,
         producerId: c.producerId,
@@ -289,5 +323,9 @@ export interface CallTestStatus {
   engineErrors: string[];
   callErrors: string[];
   transports: { send: string; recv: string };
+  /** Signaling socket: 'reconnecting' while a dropped socket is being resumed. */
+  connection: 'connected' | 'reconnecting';
+  /** How many times the socket dropped and a resume was attempted. */
+  reconnects: number;
   consumers: { consumerId: string; producerId: string; memberId: string; kind: string }[];
 }

@@ -23,11 +23,16 @@ export interface JoinInfo {
   heartbeatIntervalMs: number;
 }
 
+/** The signaling socket dropped and the engine is resuming the session, or has resumed it. */
+export type ConnectionEvent = { state: 'reconnecting'; code: number } | { state: 'resumed'; info: JoinInfo };
+
 export interface GroupEngine extends MediaSignaling {
   /** Joins the room and the MLS group; resolves once this member is in the group (first epoch event fired). */
   join(): Promise<JoinInfo>;
   onEpoch(handler: (e: EpochInfo) => void): void;
   onNotification<K extends keyof Notifications>(type: K, handler: (n: Notifications[K]) => void): void;
+  /** The socket dropped (reconnecting) or the session was resumed on a new socket (media must restart). */
+  onConnection(handler: (e: ConnectionEvent) => void): void;
   /** The engine lost the session for good (socket closed, removed, evicted). */
   onEnded(handler: (error: Error | null) => void): void;
   /** Recent engine errors (commit rejected, desync, ...): status only. */

@@ -242,7 +242,7 @@ export class MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const c of this.consumers.values()) c.consumer.close();
+    for (const id of [...this.consumers.keys()]) this.#consumerGone(id); // tiles and worker streams too
     this.consumers.clear();
     for (const p of this.producers.values()) p.close();
     this.producers.clear();

@@ -306,6 +306,7 @@ export class Hub implements ConnectionHandler {
         maxMessageBytes: this.config.maxMessageBytes,
         messagesPerSecond: this.config.messagesPerSecond,
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+        reconnectGraceMs: this.config.reconnectGraceMs,
       },
     };
   }

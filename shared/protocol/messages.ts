@@ -97,7 +97,13 @@ export interface Results {
     routerRtpCapabilities: JsonObject;
     members: MemberInfo[];
     producers: ProducerInfo[];
-    limits: { maxMessageBytes: number; messagesPerSecond: number; heartbeatIntervalMs: number };
+    limits: {
+      maxMessageBytes: number;
+      messagesPerSecond: number;
+      heartbeatIntervalMs: number;
+      /** How long after its socket drops a member may resume its session (join with `resume`). */
+      reconnectGraceMs: number;
+    };
   };
   leave: Record<string, never>;
   createGroup: { epoch: EpochText };

@@ -5,6 +5,7 @@
 //   4. a fourth joins: everyone reaches the new epoch; the newcomer shows every remote picture within 2 s
 //   5. a tab is killed: everyone moves to a new epoch within heartbeat timeout + 1 s
 //   6. simulcast: a receiver switches spatial layers and keeps decrypting and rendering
+//   9. a dropped signaling socket: the page resumes its session (no new epoch) and media flows again
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CallTestStatus } from '../../client/app/call.js';
@@ -287,5 +288,32 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
     await waitUntil('Alice sees Dave back on a wider layer', 20_000, async () => (await sizeOfDave()).width > low2.width, describeAll);
     const high = await sizeOfDave();
     assert.equal(high.failures, 0, 'no decryption failures across layer switches');
+  });
+
+  test('9. a dropped socket: the page resumes its session within the grace period, no new epoch, media flows again', async () => {
+    const alice = people.get('Alice')!;
+    const dave = people.get('Dave')!;
+    const both = [alice, dave];
+    const [sa, sd] = await statuses(both);
+    const e0 = sa!.epoch!;
+    assert.equal(sd!.epoch, e0);
+    // The network drops Dave's signaling socket (no close frame): the server keeps his session for the grace period.
+    const session = server.app.hub.rooms.get(ROOM)!.sessions.get(sd!.memberId)!;
+    assert.ok(session.conn, 'Dave has a live connection');
+    session.conn.terminate();
+    await waitUntil('Dave notices and resumes', 15_000, async () => {
+      const s = (await status(dave))!;
+      return s.reconnects === 1 && s.connection === 'connected';
+    }, describeAll);
+    await waitFlowing(both, 'after Dave resumed', 30_000);
+    const [a, d] = await statuses(both);
+    // A resume replays what Dave missed; it is not a leave and a join, so there is no new epoch.
+    assert.equal(a!.epoch, e0, 'no new epoch for a resumed session');
+    assert.equal(d!.epoch, e0);
+    assert.equal(a!.securityCode, d!.securityCode);
+    assert.equal(d!.memberId, sd!.memberId, 'same member after the resume');
+    assert.deepEqual(d!.roster.map((r) => r.name).sort(), ['Alice', 'Dave']);
+    for (const s of [a!, d!]) assert.equal(sumRecv(s, 'decryptFailures'), 0, 'no decryption failures');
+    for (const p of both) await screenshot(p, `9-after-resume-${p.name}`);
   });
 });
