@@ -126,6 +126,8 @@ export class Call {
       else closedEarly.add(n.producerId);
     });
     engine.onNotification('consumerClosed', (n) => this.#media?.consumerClosed(n.consumerId));
+    engine.onNotification('consumerPaused', (n) => this.#media?.consumerPaused(n.consumerId, true));
+    engine.onNotification('consumerResumed', (n) => this.#media?.consumerPaused(n.consumerId, false));
     const info = await engine.join();
     this.#memberId = info.memberId;
     this.#setMembers(info.members);
@@ -142,6 +144,10 @@ export class Call {
     const media = new MediaSession(engine, e2ee, {
       onTrack: (t) => this.#onRemoteTrack(t),
       onTrackEnded: (_consumerId, memberId, trackId) => removeTrackFromTile(memberId, trackId),
+      onPaused: (t) => tileFor(t.memberId, this.#members.get(t.memberId)?.name ?? 'participant').root.classList.toggle(
+        t.kind === 'video' ? 'cam-off' : 'mic-off',
+        t.paused,
+      ),
       nameOf: (memberId) => this.#members.get(memberId)?.name ?? memberId,
     }, info.memberId);
     this.#media = media;
@@ -154,7 +160,7 @@ export class Call {
     for (const track of this.#local.getTracks()) {
       await media.produce(track);
       const kind = track.kind as 'audio' | 'video';
-      if (this.#paused[kind]) media.setPaused(kind, true);
+      if (this.#paused[kind]) await media.setPaused(kind, true);
     }
     await Promise.all(consuming);
   }
@@ -216,9 +222,9 @@ export class Call {
 
   toggle(kind: 'audio' | 'video'): boolean {
     this.#paused[kind] = !this.#paused[kind];
-    this.#media?.setPaused(kind, this.#paused[kind]);
+    this.#media?.setPaused(kind, this.#paused[kind]).catch((e: unknown) => this.#noteError(`${kind} ${this.#paused[kind] ? 'off' : 'on'}`, e));
     const tile = allTiles().get('local');
-    if (kind === 'video' && tile) tile.root.classList.toggle('cam-off', this.#paused.video);
+    if (tile) tile.root.classList.toggle(kind === 'video' ? 'cam-off' : 'mic-off', this.#paused[kind]);
     return this.#paused[kind];
   }
 
@@ -250,6 +256,8 @@ export class Call {
         framesRendered: tile.framesRendered,
         audioTracks: tile.stream.getAudioTracks().length,
         videoTracks: tile.stream.getVideoTracks().length,
+        cameraOff: tile.root.classList.contains('cam-off'),
+        micOff: tile.root.classList.contains('mic-off'),
       });
     }
     return {
@@ -306,6 +314,9 @@ export interface VideoStatus {
   framesRendered: number;
   audioTracks: number;
   videoTracks: number;
+  /** The tile shows "camera off" / "microphone off" (the participant turned it off; for remote tiles, the SFU said so). */
+  cameraOff: boolean;
+  micOff: boolean;
 }
 
 export interface CallTestStatus {

@@ -26,11 +26,15 @@ export interface RemoteTrack {
   kind: 'audio' | 'video';
   track: MediaStreamTrack;
   consumer: Consumer;
+  /** The sender turned this camera or microphone off (the SFU paused its producer). */
+  paused: boolean;
 }
 
 export interface MediaEvents {
   onTrack(t: RemoteTrack): void;
   onTrackEnded(consumerId: string, memberId: string, trackId: string): void;
+  /** A remote camera or microphone went off or on. */
+  onPaused(t: RemoteTrack): void;
   /** Name of a member for transform labels. */
   nameOf(memberId: string): string;
 }
@@ -168,10 +172,12 @@ export class MediaSession {
         kind: res.kind,
         track: consumer.track,
         consumer,
+        paused: res.producerPaused === true,
       };
       this.consumers.set(consumer.id, remote);
       consumer.on('transportclose', () => this.#consumerGone(consumer.id));
       this.#events.onTrack(remote);
+      if (remote.paused) this.#events.onPaused(remote);
       await this.#signal.request('resumeConsumer', { consumerId: consumer.id });
     } catch (e) {
       this.#consuming.delete(p.producerId);
@@ -182,6 +188,13 @@ export class MediaSession {
   producerClosed(producerId: string): void {
     for (const [id, c] of this.consumers) if (c.producerId === producerId) this.#consumerGone(id);
     this.#consuming.delete(producerId);
+  }
+
+  consumerPaused(consumerId: string, paused: boolean): void {
+    const c = this.consumers.get(consumerId);
+    if (!c || c.paused === paused) return;
+    c.paused = paused;
+    this.#events.onPaused(c);
   }
 
   consumerClosed(consumerId: string): void {
@@ -232,11 +245,13 @@ export class MediaSession {
     return { send: this.#send?.connectionState ?? 'none', recv: this.#recv?.connectionState ?? 'none' };
   }
 
-  setPaused(kind: 'audio' | 'video', paused: boolean): void {
+  /** Camera / microphone off and on: stop sending locally and tell the SFU, which tells every consumer. */
+  async setPaused(kind: 'audio' | 'video', paused: boolean): Promise<void> {
     const p = this.producers.get(kind);
     if (!p) return;
     if (paused) p.pause();
     else p.resume();
+    await this.#signal.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: p.id });
   }
 
   close(): void {

@@ -195,6 +195,12 @@ export class MediaRoom {
       if (!this.#closed) this.#notify(peerId, 'consumerClosed', { consumerId: consumer.id });
     };
     consumer.on('producerclose', gone);
+    consumer.on('producerpause', () => {
+      if (!this.#closed) this.#notify(peerId, 'consumerPaused', { consumerId: consumer.id });
+    });
+    consumer.on('producerresume', () => {
+      if (!this.#closed) this.#notify(peerId, 'consumerResumed', { consumerId: consumer.id });
+    });
     consumer.on('transportclose', () => peer.consumers.delete(consumer.id));
     consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
     return {
@@ -228,6 +234,12 @@ export class MediaRoom {
     const p = this.#peer(peerId).producers.get(producerId);
     if (!p) throw new RequestError(ErrorCode.notFound, `producerId ${producerId} is not one of your producers`);
     p.close();
+  }
+
+  async setProducerPaused(peerId: string, producerId: string, paused: boolean): Promise<void> {
+    const p = this.#peer(peerId).producers.get(producerId);
+    if (!p) throw new RequestError(ErrorCode.notFound, `producerId ${producerId} is not one of your producers`);
+    await mediaCall(() => (paused ? p.pause() : p.resume()));
   }
 
   closeTransport(peerId: string, transportId: string): void {

@@ -174,6 +174,10 @@ export class Hub implements ConnectionHandler {
       case 'closeProducer':
         media.closeProducer(peer, msg.producerId);
         return {};
+      case 'pauseProducer':
+      case 'resumeProducer':
+        await media.setProducerPaused(peer, msg.producerId, msg.type === 'pauseProducer');
+        return {};
       case 'closeTransport':
         media.closeTransport(peer, msg.transportId);
         return {};

@@ -61,6 +61,9 @@ export interface Requests {
   setPreferredLayers: { consumerId: string; spatialLayer: number; temporalLayer?: number };
   requestKeyFrame: { consumerId: string };
   closeProducer: { producerId: string };
+  /** Camera or microphone off: the SFU stops forwarding and tells the consumers (consumerPaused). */
+  pauseProducer: { producerId: string };
+  resumeProducer: { producerId: string };
   closeTransport: { transportId: string };
   /** A transport without ICE/DTLS (Node participants: load tests). comedia: learn the remote from the first packet. */
   createPlainTransport: { comedia?: boolean; rtcpMux?: boolean };
@@ -136,6 +139,8 @@ export interface Results {
   setPreferredLayers: Record<string, never>;
   requestKeyFrame: Record<string, never>;
   closeProducer: Record<string, never>;
+  pauseProducer: Record<string, never>;
+  resumeProducer: Record<string, never>;
   closeTransport: Record<string, never>;
   createPlainTransport: { transportId: string; ip: string; port: number; rtcpPort?: number };
   connectPlainTransport: Record<string, never>;
@@ -145,7 +150,7 @@ export type RequestType = keyof Requests;
 export const REQUEST_TYPES = [
   'join', 'leave', 'createGroup', 'commit', 'proposal', 'rejectCommit', 'getGroupInfo', 'ping',
   'getRouterRtpCapabilities', 'createWebRtcTransport', 'connectTransport', 'produce', 'consume',
-  'resumeConsumer', 'pauseConsumer', 'setPreferredLayers', 'requestKeyFrame', 'closeProducer',
+  'resumeConsumer', 'pauseConsumer', 'setPreferredLayers', 'requestKeyFrame', 'closeProducer', 'pauseProducer', 'resumeProducer',
   'closeTransport', 'createPlainTransport', 'connectPlainTransport',
 ] as const satisfies readonly RequestType[];
 
@@ -176,6 +181,9 @@ export interface Notifications {
   newProducer: ProducerInfo;
   producerClosed: { producerId: string };
   consumerClosed: { consumerId: string };
+  /** The producer behind this consumer was paused (its owner turned the camera or microphone off) or resumed. */
+  consumerPaused: { consumerId: string };
+  consumerResumed: { consumerId: string };
 }
 export type NotificationType = keyof Notifications;
 export type ServerNotification = {

@@ -217,6 +217,8 @@ function validateRequest(type: RequestType, o: Record<string, unknown>, id: numb
       };
     }
     case 'closeProducer':
+    case 'pauseProducer':
+    case 'resumeProducer':
       return { ...base, type, producerId: oid('producerId') };
     case 'closeTransport':
       return { ...base, type, transportId: oid('transportId') };
@@ -269,6 +271,8 @@ const NOTIFICATION_FIELDS: Record<string, readonly string[]> = {
   newProducer: ['producerId', 'memberId', 'kind'],
   producerClosed: ['producerId'],
   consumerClosed: ['consumerId'],
+  consumerPaused: ['consumerId'],
+  consumerResumed: ['consumerId'],
 };
 
 /**

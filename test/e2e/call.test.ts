@@ -5,7 +5,8 @@
 //   4. a fourth joins: everyone reaches the new epoch; the newcomer shows every remote picture within 2 s
 //   5. a tab is killed: everyone moves to a new epoch within heartbeat timeout + 1 s
 //   6. simulcast: a receiver switches spatial layers and keeps decrypting and rendering
-//   9. a dropped signaling socket: the page resumes its session (no new epoch) and media flows again
+//   9. camera and microphone off and on: the other side shows it (the SFU paused the producers)
+//  10. a dropped signaling socket: the page resumes its session (no new epoch) and media flows again
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CallTestStatus } from '../../client/app/call.js';
@@ -290,7 +291,34 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
     assert.equal(high.failures, 0, 'no decryption failures across layer switches');
   });
 
-  test('9. a dropped socket: the page resumes its session within the grace period, no new epoch, media flows again', async () => {
+  test('9. camera and microphone off: the other side shows it (the SFU paused the producers), and back on', async () => {
+    const alice = people.get('Alice')!;
+    const dave = people.get('Dave')!;
+    const aliceId = (await status(alice))!.memberId;
+    const tileOfAlice = async (): Promise<{ cameraOff: boolean; micOff: boolean; frames: number }> => {
+      const v = (await status(dave))!.videos.find((x) => x.memberId === aliceId);
+      return { cameraOff: v?.cameraOff ?? false, micOff: v?.micOff ?? false, frames: v ? Math.max(v.framesRendered, v.totalVideoFrames) : 0 };
+    };
+    assert.deepEqual([(await tileOfAlice()).cameraOff, (await tileOfAlice()).micOff], [false, false]);
+    await alice.page.click('#cam-button');
+    await alice.page.click('#mic-button');
+    await waitUntil('Dave sees Alice\'s camera and microphone off', 10_000, async () => {
+      const t = await tileOfAlice();
+      return t.cameraOff && t.micOff;
+    }, describeAll);
+    const local = (await status(alice))!.videos.find((v) => v.local)!;
+    assert.equal(local.cameraOff, true, 'Alice\'s own tile shows her camera off');
+    await screenshot(dave, '9-camera-off-Dave');
+    await alice.page.click('#cam-button');
+    await alice.page.click('#mic-button');
+    await waitUntil('Dave sees Alice\'s camera and microphone on again', 10_000, async () => {
+      const t = await tileOfAlice();
+      return !t.cameraOff && !t.micOff;
+    }, describeAll);
+    await waitFlowing([alice, dave], 'after the camera came back on', 20_000);
+  });
+
+  test('10. a dropped socket: the page resumes its session within the grace period, no new epoch, media flows again', async () => {
     const alice = people.get('Alice')!;
     const dave = people.get('Dave')!;
     const both = [alice, dave];

@@ -91,11 +91,18 @@ test('media requests over signaling: bad parameters get media-error/not-found, a
     const p = await a.ok<{ producerId: string }>('produce', { transportId: plain.transportId, kind: 'audio', rtpParameters: OPUS_PRODUCER_RTP(42) });
     assert.ok(b.notifications('newProducer').some((n) => n.producerId === p.producerId), 'b hears of the producer');
     assert.equal(await code(b, 'closeProducer', { producerId: p.producerId }), 'not-found', "b cannot close a's producer");
+    assert.equal(await code(b, 'pauseProducer', { producerId: p.producerId }), 'not-found', "nor pause it");
     assert.equal(await code(b, 'connectTransport', { transportId: t.transportId, dtlsParameters: {} }), 'not-found', "nor use a's transport");
     const bt = await b.ok<{ transportId: string }>('createPlainTransport', {});
     assert.equal(await code(b, 'consume', { transportId: bt.transportId, producerId: 'no-such-producer', rtpCapabilities: caps }), 'not-found');
     assert.equal(await code(b, 'consume', { transportId: bt.transportId, producerId: p.producerId, rtpCapabilities: { codecs: [] } }), 'not-found');
     assert.equal(await code(b, 'resumeConsumer', { consumerId: 'nope' }), 'not-found');
+    // a pauses its own producer: b's consumer of it hears consumerPaused, then consumerResumed.
+    const bc = await b.ok<{ consumerId: string }>('consume', { transportId: bt.transportId, producerId: p.producerId, rtpCapabilities: caps });
+    await a.ok('pauseProducer', { producerId: p.producerId });
+    await waitFor('consumerPaused reaches b', () => b.notifications('consumerPaused').some((n) => n.consumerId === bc.consumerId), 5000);
+    await a.ok('resumeProducer', { producerId: p.producerId });
+    await waitFor('consumerResumed reaches b', () => b.notifications('consumerResumed').some((n) => n.consumerId === bc.consumerId), 5000);
     for (let i = 0; i < 7; i++) await b.ok('createPlainTransport', {});
     assert.equal(await code(b, 'createPlainTransport', {}), 'media-error', 'at most 8 transports per connection');
     a.close();

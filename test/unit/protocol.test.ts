@@ -27,6 +27,8 @@ test('valid requests of every kind parse into typed messages', () => {
     setPreferredLayers: { consumerId: 'c', spatialLayer: 1, temporalLayer: 2 },
     requestKeyFrame: { consumerId: 'c' },
     closeProducer: { producerId: 'p' },
+    pauseProducer: { producerId: 'p' },
+    resumeProducer: { producerId: 'p' },
     closeTransport: { transportId: 't' },
     createPlainTransport: { comedia: true },
     connectPlainTransport: { transportId: 't', ip: '127.0.0.1', port: 5000 },
@@ -75,6 +77,7 @@ test('malformed input gets a stable error code naming the problem, with the id w
     [req('connectPlainTransport', { transportId: 't', ip: 'evil.example', port: 1 }), ErrorCode.badRequest, 7],
     [req('connectPlainTransport', { transportId: 't', ip: '127.0.0.1', port: 70000 }), ErrorCode.badRequest, 7],
     [req('closeProducer', { producerId: '../../etc' }), ErrorCode.badRequest, 7],
+    [req('pauseProducer', {}), ErrorCode.badRequest, 7],
   ];
   for (const [input, code, id] of cases) {
     const r = parse(input);
