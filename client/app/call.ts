@@ -27,11 +27,22 @@ export interface CallOptions {
   name: string;
   token?: string | undefined;
   api: TransformApi;
+  /** 'low': 320x240 at 15 frames/s, for slow machines and links (and many participants on one machine). */
+  quality?: 'normal' | 'low';
 }
+
+/** Camera constraints per quality setting. */
+export const CAMERA_CONSTRAINTS = {
+  normal: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+  low: { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } },
+} as const satisfies Record<string, MediaTrackConstraints>;
 
 export type CallStatus = { state: 'joining' | 'joined' } | { state: 'ended'; error: Error | null };
 
 const decoder = new TextDecoder();
+
+/** The E2EE panel and tile badges are redrawn at most this often. */
+const RENDER_INTERVAL_MS = 200;
 
 export class Call {
   readonly options: CallOptions;
@@ -50,9 +61,10 @@ export class Call {
   #paused = { audio: false, video: false };
   #epochChain: Promise<void> = Promise.resolve();
   #mediaChain: Promise<void> = Promise.resolve();
+  #renderedAt = -Infinity;
   #connection: 'connected' | 'reconnecting' = 'connected';
   #reconnects = 0;
-  #epochHistory: { epoch: string; at: number; securityCode: string }[] = [];
+  #epochHistory: EpochRecord[] = [];
 
   constructor(options: CallOptions) {
     this.options = options;
@@ -71,7 +83,7 @@ export class Call {
     // 1. Camera and microphone first: a denied permission is the most common actionable error.
     this.#local = await navigator.mediaDevices.getUserMedia({
       audio: true,
-      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+      video: { ...CAMERA_CONSTRAINTS[this.options.quality ?? 'normal'] },
     });
     const localTile = tileFor('local', this.options.name, true);
     for (const t of this.#local.getTracks()) if (t.kind === 'video') addTrackToTile(localTile, t);
@@ -179,7 +191,7 @@ export class Call {
     const code = await securityCode(e.epochAuthenticator);
     if (this.#epoch !== e.epoch) return; // a newer epoch arrived meanwhile
     this.#securityCode = code;
-    this.#epochHistory.push({ epoch: e.epoch.toString(), at: Date.now(), securityCode: code });
+    this.#epochHistory.push({ epoch: e.epoch.toString(), at: Date.now(), securityCode: code, roster: this.#roster.map((r) => r.name) });
     if (this.#epochHistory.length > 50) this.#epochHistory.shift();
     setE2eeFacts({ state: 'encrypted', epoch: e.epoch.toString(), code });
     renderRoster(this.#roster);
@@ -203,6 +215,11 @@ export class Call {
   }
 
   #onWorkerStats(s: WorkerSnapshot): void {
+    // Counters may arrive far more often than a person can read them (anyone may ask the worker for them):
+    // the panel is redrawn at most RENDER_INTERVAL_MS apart.
+    const now = performance.now();
+    if (now - this.#renderedAt < RENDER_INTERVAL_MS) return;
+    this.#renderedAt = now;
     renderStreams(s.streams);
     for (const st of s.streams) {
       if (st.direction !== 'recv' || st.kind !== 'video') continue;
@@ -265,7 +282,7 @@ export class Call {
       epoch: this.#epoch === null ? null : this.#epoch.toString(),
       workerEpoch: snap.epoch,
       epochCount: this.#epochCount,
-      epochHistory: [...this.#epochHistory],
+      epochHistory: this.#epochHistory.map((h) => ({ ...h, roster: [...h.roster] })),
       securityCode: this.#securityCode,
       roster: this.#roster.map((r) => ({ ...r })),
       members: [...this.#members.values()].map((m) => ({ ...m })),
@@ -303,6 +320,14 @@ export class Call {
   }
 }
 
+/** One epoch as this page saw it: when, its security code, and the MLS roster (display names). */
+export interface EpochRecord {
+  epoch: string;
+  at: number;
+  securityCode: string;
+  roster: string[];
+}
+
 export interface VideoStatus {
   memberId: string;
   name: string;
@@ -324,7 +349,7 @@ export interface CallTestStatus {
   epoch: string | null;
   workerEpoch: string;
   epochCount: number;
-  epochHistory: { epoch: string; at: number; securityCode: string }[];
+  epochHistory: EpochRecord[];
   securityCode: string;
   roster: { leafIndex: number; name: string; me: boolean }[];
   members: MemberInfo[];

@@ -80,7 +80,8 @@ async function join(): Promise<void> {
   const url = new URL(location.href);
   url.searchParams.set('room', room);
   history.replaceState(null, '', url);
-  const c = new Call({ room, name, token: token || undefined, api: support.api });
+  const quality = new URLSearchParams(location.search).get('quality') === 'low' ? 'low' : 'normal';
+  const c = new Call({ room, name, token: token || undefined, api: support.api, quality });
   call = c;
   c.onStatus((s: CallStatus) => {
     if (s.state === 'ended' && call === c && phase === 'joined') {

@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import type { LoadEvent, LossReason } from './events.js';
 import { isBeforeJoin, lossReasonOf } from './events.js';
 
@@ -98,17 +98,65 @@ interface PageStatus {
     members: Array<{ memberId: string; name: string }>;
     streams: Array<{ direction: string; kind: string; peer: string; framesEncrypted: number; framesDecrypted: number; dropReasons?: Record<string, number> }>;
     workerErrors: string[];
+    epochHistory: { epoch: string; at: number; roster: string[] }[];
   } | null;
   probe: ProbeSnapshot | null;
+}
+
+/**
+ * One Chromium process for every participant of a run (--browser-process shared): each participant is a page in
+ * its own isolated browser context (own storage, own renderer process), so N participants cost N renderers
+ * instead of N whole browsers (browser, GPU and network processes each). Closed with closeSharedBrowser().
+ */
+let shared: { browser: Promise<Browser>; userDataDir: string } | null = null;
+
+async function launchChromium(chromiumPath: string, userDataDir: string): Promise<Browser> {
+  const { default: puppeteer } = await import('puppeteer-core');
+  const browser = await puppeteer.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    userDataDir,
+    args: CHROMIUM_ARGS,
+    protocolTimeout: 60_000,
+    // The load test handles Ctrl-C itself (it still writes the report); puppeteer's own handlers would exit.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
+  const proc = browser.process();
+  if (proc) {
+    LIVE_BROWSERS.add(proc);
+    proc.once('exit', () => LIVE_BROWSERS.delete(proc));
+  }
+  return browser;
+}
+
+export async function sharedBrowserPid(): Promise<number | null> {
+  const b = await shared?.browser.catch(() => null);
+  return b?.process()?.pid ?? null;
+}
+
+export async function closeSharedBrowser(): Promise<void> {
+  const s = shared;
+  shared = null;
+  if (!s) return;
+  const b = await s.browser.catch(() => null);
+  if (b) {
+    const proc = b.process();
+    await Promise.race([b.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  }
+  rmSync(s.userDataDir, { recursive: true, force: true });
 }
 
 export class BrowserParticipant {
   readonly pid: string;
   #browser: Browser | null = null;
+  #context: BrowserContext | null = null;
   #page: Page | null = null;
   #userDataDir: string | null = null;
   #emit: (ev: LoadEvent) => void;
-  #reported = { epochs: new Set<string>(), enc: new Set<string>(), dec: new Set<string>(), from: new Set<string>() };
+  #reported = { epochs: new Set<string>(), enc: new Set<string>(), dec: new Set<string>(), from: new Set<string>(), rosters: new Set<string>() };
   #drops = new Map<string, number>();
   #joinedAt: number | null = null;
   #errorsSeen = 0;
@@ -121,6 +169,7 @@ export class BrowserParticipant {
     this.#emit = emit;
   }
 
+  /** The browser process this participant owns (null in a shared browser: see sharedBrowserPid). */
   get pidOfBrowser(): number | null {
     return this.#browser?.process()?.pid ?? null;
   }
@@ -128,26 +177,21 @@ export class BrowserParticipant {
     return this.#joinedAt !== null;
   }
 
-  async launch(chromiumPath: string): Promise<void> {
-    const { default: puppeteer } = await import('puppeteer-core');
-    this.#userDataDir = mkdtempSync(path.join(os.tmpdir(), `loadtest-${this.pid}-`));
-    this.#browser = await puppeteer.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      userDataDir: this.#userDataDir,
-      args: CHROMIUM_ARGS,
-      protocolTimeout: 60_000,
-      // The load test handles Ctrl-C itself (it still writes the report); puppeteer's own handlers would exit.
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-    });
-    const proc = this.#browser.process();
-    if (proc) {
-      LIVE_BROWSERS.add(proc);
-      proc.once('exit', () => LIVE_BROWSERS.delete(proc));
+  /** Starts this participant's browser (own process), or a context in the run's shared browser. */
+  async launch(chromiumPath: string, process: 'own' | 'shared' = 'own'): Promise<void> {
+    if (process === 'shared') {
+      if (!shared) {
+        const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'loadtest-shared-'));
+        shared = { userDataDir, browser: launchChromium(chromiumPath, userDataDir) };
+      }
+      const browser = await shared.browser;
+      this.#context = await browser.createBrowserContext();
+      this.#page = await this.#context.newPage();
+    } else {
+      this.#userDataDir = mkdtempSync(path.join(os.tmpdir(), `loadtest-${this.pid}-`));
+      this.#browser = await launchChromium(chromiumPath, this.#userDataDir);
+      this.#page = await this.#browser.newPage();
     }
-    this.#page = await this.#browser.newPage();
     await this.#page.evaluateOnNewDocument(PROBE);
     this.#page.on('pageerror', (e) => this.#emit({ type: 'error', pid: this.pid, at: Date.now(), message: `page error: ${String((e as Error).message ?? e).slice(0, 200)}` }));
   }
@@ -157,11 +201,11 @@ export class BrowserParticipant {
    * error, or when `signal` aborts. A page whose app never starts (e.g. client/dist being rebuilt at that
    * moment) is reloaded, at most 3 times.
    */
-  async join(baseUrl: string, room: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  async join(baseUrl: string, room: string, timeoutMs: number, signal?: AbortSignal, quality: 'low' | 'normal' = 'low'): Promise<void> {
     const page = this.#page!;
     const at = Date.now();
     this.#emit({ type: 'join-start', pid: this.pid, kind: 'browser', at, send: true, recv: true });
-    const url = `${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(this.pid)}&autojoin=1`;
+    const url = `${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(this.pid)}&autojoin=1&quality=${quality}`;
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 30_000 });
     let loadedAt = Date.now();
     let reloads = 0;
@@ -223,6 +267,19 @@ export class BrowserParticipant {
       if (this.#reported.epochs.has(epoch)) continue;
       this.#reported.epochs.add(epoch);
       this.#emit({ type: 'epoch', pid: this.pid, at, epoch: Number(epoch), size: st.members.length, continuous: false, added: [], removed: [] });
+    }
+    // The page's epoch history carries each epoch's roster: consecutive epochs give who joined and who left.
+    const history = [...st.epochHistory].sort((a, b) => Number(a.epoch) - Number(b.epoch));
+    for (let i = 1; i < history.length; i++) {
+      const [prev, cur] = [history[i - 1]!, history[i]!];
+      if (Number(cur.epoch) !== Number(prev.epoch) + 1 || this.#reported.rosters.has(cur.epoch)) continue;
+      this.#reported.rosters.add(cur.epoch);
+      const before = new Set(prev.roster);
+      const after = new Set(cur.roster);
+      this.#emit({
+        type: 'epoch', pid: this.pid, at: cur.at, epoch: Number(cur.epoch), size: cur.roster.length, continuous: true,
+        added: cur.roster.filter((n) => !before.has(n)), removed: prev.roster.filter((n) => !after.has(n)),
+      });
     }
     for (const [epoch, at] of Object.entries(probe.enc)) {
       if (this.#reported.enc.has(epoch)) continue;
@@ -290,6 +347,9 @@ export class BrowserParticipant {
   /** Closes the browser (bounded), killing its process if close hangs. */
   async kill(): Promise<void> {
     this.#closed = true;
+    const ctx = this.#context;
+    this.#context = null;
+    if (ctx) await Promise.race([ctx.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
     const b = this.#browser;
     this.#browser = null;
     if (b) {

@@ -16,6 +16,10 @@ export interface LoadOptions {
   crashFraction: number;
   /** Synthetic media: 'on' sends SFrame-protected Opus-like RTP over PlainTransports; 'off' = MLS only. */
   media: 'on' | 'off';
+  /** Camera quality of the browser participants (the page's ?quality=): 'low' = 320x240 at 15 frames/s. */
+  video: 'low' | 'normal';
+  /** 'shared': one Chromium process, an isolated context (own renderer) per participant; 'own': a browser each. */
+  browserProcess: 'shared' | 'own';
   /** Synthetic participants that produce audio (the first N); -1 = all. */
   senders: number;
   /** Synthetic participants that consume every other participant's audio (the first N); -1 = all. */
@@ -73,7 +77,7 @@ export interface LoadOptions {
 interface Spec {
   flag: string;
   key: keyof LoadOptions;
-  kind: 'int' | 'number' | 'string' | 'bool' | 'media';
+  kind: 'int' | 'number' | 'string' | 'bool' | 'media' | 'video' | 'process';
   min?: number;
   max?: number;
   help: string;
@@ -87,6 +91,8 @@ export const DEFAULTS: LoadOptions = {
   batch: 1,
   crashFraction: 0.5,
   media: 'on',
+  video: 'low',
+  browserProcess: 'shared',
   senders: -1,
   receivers: -1,
   fps: 50,
@@ -121,6 +127,8 @@ export const SPECS: Spec[] = [
   { flag: '--batch', key: 'batch', kind: 'int', min: 1, max: 100, help: 'participants joining together at each churn join (racing external commits)' },
   { flag: '--crash-fraction', key: 'crashFraction', kind: 'number', min: 0, max: 1, help: 'share of churn leaves that destroy the socket instead of sending `leave`' },
   { flag: '--media', key: 'media', kind: 'media', help: "'on': synthetic SFrame audio over PlainTransports; 'off': MLS only" },
+  { flag: '--browser-process', key: 'browserProcess', kind: 'process', help: "'shared': one Chromium, an isolated context per participant (lighter); 'own': one Chromium per participant" },
+  { flag: '--video', key: 'video', kind: 'video', help: "browser camera: 'low' (320x240, 15 frames/s: six browsers fit on two cores) or 'normal' (640x480, 30)" },
   { flag: '--senders', key: 'senders', kind: 'int', min: -1, max: 5000, help: 'synthetic participants that send audio (first N; -1 = all)' },
   { flag: '--receivers', key: 'receivers', kind: 'int', min: -1, max: 5000, help: 'synthetic participants that receive every sender (first N; -1 = all)' },
   { flag: '--fps', key: 'fps', kind: 'int', min: 1, max: 100, help: 'synthetic audio frames per second per sender (50 = Opus 20 ms)' },
@@ -163,7 +171,7 @@ export function helpText(): string {
     'Options:',
   ];
   for (const s of SPECS) {
-    const arg = s.kind === 'bool' ? '' : s.kind === 'media' ? ' on|off' : s.kind === 'string' ? ' <text>' : ' <n>';
+    const arg = s.kind === 'bool' ? '' : s.kind === 'media' ? ' on|off' : s.kind === 'video' ? ' low|normal' : s.kind === 'process' ? ' shared|own' : s.kind === 'string' ? ' <text>' : ' <n>';
     const d = DEFAULTS[s.key];
     const def = d === null ? 'none' : String(d);
     lines.push(`  ${(s.flag + arg).padEnd(26)} ${s.help} (default ${def})`);
@@ -214,6 +222,14 @@ export function parseArgs(argv: string[]): LoadOptions | null {
       }
       case 'media':
         if (value !== 'on' && value !== 'off') throw new OptionError(`--media must be on or off, got "${value}"`);
+        rec[spec.key] = value;
+        break;
+      case 'process':
+        if (value !== 'shared' && value !== 'own') throw new OptionError(`--browser-process must be shared or own, got "${value}"`);
+        rec[spec.key] = value;
+        break;
+      case 'video':
+        if (value !== 'low' && value !== 'normal') throw new OptionError(`--video must be low or normal, got "${value}"`);
         rec[spec.key] = value;
         break;
       case 'string':

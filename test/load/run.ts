@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BrowserParticipant } from './browser.js';
+import { BrowserParticipant, closeSharedBrowser, sharedBrowserPid } from './browser.js';
 import type { LoadEvent } from './events.js';
 import { Collector } from './metrics.js';
 import type { LoadReport, ResourceSample } from './metrics.js';
@@ -168,7 +168,11 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
         const cpu = process.cpuUsage();
         const ms = sumProcs([...watch.workerPids]);
         const tCpu = threadCpu();
-        const bPids = browsers.flatMap((b) => (b.pidOfBrowser ? processTree(b.pidOfBrowser) : []));
+        const sharedPid = await sharedBrowserPid();
+        const bPids = [
+          ...browsers.flatMap((b) => (b.pidOfBrowser ? processTree(b.pidOfBrowser) : [])),
+          ...(sharedPid ? processTree(sharedPid) : []),
+        ];
         const b = sumProcs(bPids);
         const totals = c.totals;
         const bytes = inProcess ? await watch.bytesSent() : 0;
@@ -265,8 +269,8 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
       const b = new BrowserParticipant(`b${i}`, emit);
       browsers.push(b);
       try {
-        await b.launch(o.chromiumPath);
-        await b.join(srv.url, o.room, Math.max(5000, setupDeadline - now()), signal);
+        await b.launch(o.chromiumPath, o.browserProcess);
+        await b.join(srv.url, o.room, Math.max(5000, setupDeadline - now()), signal, o.video);
         log(`browser b${i} joined`);
       } catch (e) {
         c.add({ type: 'join-failed', pid: b.pid, at: now(), message: (e as Error).message });
@@ -318,6 +322,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
     if (endedAt === 0) endedAt = now();
     for (const f of cleanups) await f().catch(() => undefined);
     await Promise.all(browsers.map((b) => b.stop().catch(() => b.kill())));
+    await closeSharedBrowser();
     if (pool) await pool.stop().catch(() => pool!.terminate());
     if (server) await Promise.race([server.close().catch(() => undefined), sleep(10_000)]);
   }
