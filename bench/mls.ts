@@ -1,6 +1,11 @@
 // MLS benchmark (prints figures; asserts nothing): `npm run bench:mls -- [--sizes 10,100,1000,10000]
 //   [--json FILE] [--backend node|noble|webcrypto] [--ts-max-size N] [--no-ts] [--profile DIR]
-//   [--profile-min-size N] [--one-commit-max N]`
+//   [--profile-min-size N] [--one-commit-max N] [--ops join-welcome,join-external,...] [--trees worst,updated]
+//   [--reps N]`
+// --reps N: N timed runs per operation after one untimed warm-up (default: 15 at 10 members down to a
+// single cold run at 10000).
+// --ops / --trees: measure only these operations / tree shapes (e.g. `--ops join-welcome,join-external
+// --trees worst` for a short join-only run); the setup each needs (tree synthesis, the adding commit) runs anyway.
 // --profile DIR: V8 CPU profile of every shared/mls operation measured (DIR/<size>-<tree>-<op>.cpuprofile,
 // open in Chrome DevTools) and the top self-time functions printed after each one.
 //
@@ -66,7 +71,7 @@ interface Timing {
 // Options
 
 function usage(): never {
-  console.log('usage: npm run bench:mls -- [--sizes 10,100,1000,10000] [--json FILE] [--backend node|noble|webcrypto] [--ts-max-size N] [--no-ts] [--profile DIR] [--profile-min-size N] [--one-commit-max N]');
+  console.log('usage: npm run bench:mls -- [--sizes 10,100,1000,10000] [--json FILE] [--backend node|noble|webcrypto] [--ts-max-size N] [--no-ts] [--profile DIR] [--profile-min-size N] [--one-commit-max N] [--ops join-welcome,join-external,commit-create,commit-process] [--trees worst,updated] [--reps N]');
   process.exit(0);
 }
 const argv = process.argv.slice(2);
@@ -93,6 +98,18 @@ const PROFILE_DIR = opt('--profile');
 const PROFILE_MIN = Number(opt('--profile-min-size') ?? 0);
 /** Largest size at which shared/mls's own one-commit build is timed for the notes (it is O(n^2)). */
 const ONE_COMMIT_MAX = Number(opt('--one-commit-max') ?? 1000);
+const ALL_OPS: Op[] = ['commit-create', 'commit-process', 'join-welcome', 'join-external'];
+/** Operations to measure (--ops, default all). commit-process needs commit-create's commit: it runs it too. */
+const OPS_SELECTED = new Set<Op>(
+  (opt('--ops') ?? ALL_OPS.join(',')).split(',').map((s) => {
+    if (!(ALL_OPS as string[]).includes(s)) throw new Error(`unknown op ${s} (one of ${ALL_OPS.join(', ')})`);
+    return s as Op;
+  }),
+);
+const TREES = (opt('--trees') ?? 'worst,updated').split(',').map((s) => {
+  if (s !== 'worst' && s !== 'updated') throw new Error(`unknown tree shape ${s} (worst or updated)`);
+  return s as TreeShape;
+});
 mls.setDefaultCryptoBackend(BACKEND);
 const SUITE = 1;
 
@@ -101,7 +118,11 @@ function progress(line: string): void {
   console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 }
 
+/** --reps N: timed repetitions per operation (after one untimed warm-up when N > 1) instead of the size-based default. */
+const REPS_OVERRIDE = opt('--reps') === undefined ? undefined : Number(opt('--reps'));
+if (REPS_OVERRIDE !== undefined && (!Number.isInteger(REPS_OVERRIDE) || REPS_OVERRIDE < 1)) throw new Error('--reps needs a positive integer');
 function reps(n: number): number {
+  if (REPS_OVERRIDE !== undefined) return REPS_OVERRIDE;
   return n <= 10 ? 15 : n <= 100 ? 9 : n <= 1000 ? 5 : 1;
 }
 /** ts-mls is ~10-300x slower: fewer repetitions (a single timed run from 1000 members). */
@@ -194,6 +215,21 @@ function same(a: Uint8Array, b: Uint8Array, what: string): void {
 // ---------------------------------------------------------------------------------------------
 // Synthetic fully updated tree (shared/mls internals; the facade has no "build tree" call)
 
+/**
+ * Key pairs for the synthetic trees, made by importing random private keys rather than by the
+ * backend's generateKeyPair: node 20.20's generateKeyPairSync can deadlock (main thread blocked on
+ * a mutex, 0% CPU) when a GC during a key export finalizes the key's generation job, which tens
+ * of thousands of generations in a row reliably hit. Same key distribution (uniform private keys).
+ */
+async function signatureKeyPair(suite: CipherSuite): Promise<{ publicKey: Uint8Array; privateKey: Uint8Array }> {
+  if (suite.signature.name !== 'Ed25519' && suite.signature.name !== 'Ed448') return suite.signature.generateKeyPair();
+  const privateKey = globalThis.crypto.getRandomValues(new Uint8Array(suite.signature.privateKeyLength));
+  return { privateKey, publicKey: await suite.signature.publicKeyFromPrivate(privateKey) };
+}
+async function hpkeKeyPair(suite: CipherSuite): Promise<{ publicKey: Uint8Array; privateKey: Uint8Array }> {
+  return suite.hpke.deriveKeyPair(globalThis.crypto.getRandomValues(new Uint8Array(suite.hpke.Nsk)));
+}
+
 interface Keys {
   sig: { publicKey: Uint8Array; privateKey: Uint8Array };
   enc: { publicKey: Uint8Array; privateKey: Uint8Array };
@@ -214,12 +250,12 @@ async function updatedTree(suite: CipherSuite, groupId: Uint8Array, n: number): 
   const parents = new Map<number, Keys['enc']>();
   // A parent is non-blank iff its right subtree holds a real leaf.
   const nonBlank = (p: number) => tm.leafRange(tm.right(p))[0] < n;
-  for (let p = 1; p < nodes.length; p += 2) if (nonBlank(p)) parents.set(p, await suite.hpke.generateKeyPair());
+  for (let p = 1; p < nodes.length; p += 2) if (nonBlank(p)) parents.set(p, await hpkeKeyPair(suite));
   const leaves: Keys[] = [];
   const caps = defaultCapabilities(suite.id);
   const r = tm.root(width);
   for (let l = 0; l < n; l++) {
-    const keys: Keys = { sig: await suite.signature.generateKeyPair(), enc: await suite.hpke.generateKeyPair() };
+    const keys: Keys = { sig: await signatureKeyPair(suite), enc: await hpkeKeyPair(suite) };
     leaves.push(keys);
     // Owned nodes: non-blank ancestors while this leaf stays in their right subtree.
     const owned: number[] = [];
@@ -278,7 +314,7 @@ async function worstTree(suite: CipherSuite, groupId: Uint8Array, n: number): Pr
   const now = BigInt(Math.floor(Date.now() / 1000));
   const leaves: Keys[] = [];
   for (let l = 0; l < n; l++) {
-    const keys: Keys = { sig: await suite.signature.generateKeyPair(), enc: await suite.hpke.generateKeyPair() };
+    const keys: Keys = { sig: await signatureKeyPair(suite), enc: await hpkeKeyPair(suite) };
     leaves.push(keys);
     if (l === 0) continue;
     const u: LeafNode = {
@@ -296,7 +332,7 @@ async function worstTree(suite: CipherSuite, groupId: Uint8Array, n: number): Pr
   }
   const parents = new Map<number, Keys['enc']>();
   const path = tm.directPath(0, width);
-  for (const p of path) parents.set(p, await suite.hpke.generateKeyPair());
+  for (const p of path) parents.set(p, await hpkeKeyPair(suite));
   let above: Uint8Array = new Uint8Array(0);
   for (let k = path.length - 1; k >= 0; k--) {
     const p = path[k]!;
@@ -394,25 +430,35 @@ async function oursBench(shape: TreeShape, n: number, withTs: boolean): Promise<
   const [add, tAdd] = await timed(() => mls.createCommit(a, { add: [p!.keyPackage, q!.keyPackage, ...tsKps.map((k) => k.bytes)] }));
   progress(`  ${shape}: newcomers added by one commit (${tAdd.toFixed(0)} ms)`);
   const w = add.welcome!;
-  const jw = await profiled(`${n}-${shape}-join-welcome`, () => median(reps(n), () => mls.joinWelcome({ welcome: w, keyPackagePrivate: p!.private })));
-  rows.set('join-welcome', { ...timing(jw), bytes: w.length });
-  const P = jw.result;
+  // Join by Welcome: timed when selected, else one untimed join (P and Q are needed below).
+  const jw = OPS_SELECTED.has('join-welcome')
+    ? await profiled(`${n}-${shape}-join-welcome`, () => median(reps(n), () => mls.joinWelcome({ welcome: w, keyPackagePrivate: p!.private })))
+    : undefined;
+  if (jw) rows.set('join-welcome', { ...timing(jw), bytes: w.length });
+  const P = jw ? jw.result : await mls.joinWelcome({ welcome: w, keyPackagePrivate: p!.private });
   const Q = await mls.joinWelcome({ welcome: w, keyPackagePrivate: q!.private });
   same(mls.epochAuthenticator(P), mls.epochAuthenticator(add.pendingState), 'Welcome joiner agrees with the adder');
-  progress(`  shared/mls join-welcome ${jw.ms.toFixed(1)} ms`);
+  if (jw) progress(`  shared/mls join-welcome ${jw.ms.toFixed(1)} ms`);
   const committer = shape === 'worst' ? add.pendingState : P;
-  const k = shape === 'worst' ? reps(n) : reps(n) * 2;
-  const cc = await profiled(`${n}-${shape}-commit-create`, () => median(k, () => mls.createCommit(committer)));
-  rows.set('commit-create', { ...timing(cc), bytes: cc.result.commit.length });
-  const cp = await profiled(`${n}-${shape}-commit-process`, () => median(k, () => mls.processMessage(Q, cc.result.commit)));
-  rows.set('commit-process', { ...timing(cp), bytes: cc.result.commit.length });
-  same(mls.epochAuthenticator(cp.result.newState), mls.epochAuthenticator(cc.result.pendingState), 'commit processed to the same epoch');
-  progress(`  shared/mls commit-create ${cc.ms.toFixed(2)} ms, commit-process ${cp.ms.toFixed(2)} ms (${cc.result.commit.length} B)`);
+  if (OPS_SELECTED.has('commit-create') || OPS_SELECTED.has('commit-process')) {
+    const k = shape === 'worst' ? reps(n) : reps(n) * 2;
+    const cc = await profiled(`${n}-${shape}-commit-create`, () => median(k, () => mls.createCommit(committer)));
+    if (OPS_SELECTED.has('commit-create')) rows.set('commit-create', { ...timing(cc), bytes: cc.result.commit.length });
+    if (OPS_SELECTED.has('commit-process')) {
+      const cp = await profiled(`${n}-${shape}-commit-process`, () => median(k, () => mls.processMessage(Q, cc.result.commit)));
+      rows.set('commit-process', { ...timing(cp), bytes: cc.result.commit.length });
+      same(mls.epochAuthenticator(cp.result.newState), mls.epochAuthenticator(cc.result.pendingState), 'commit processed to the same epoch');
+      progress(`  shared/mls commit-process ${cp.ms.toFixed(2)} ms`);
+    }
+    progress(`  shared/mls commit-create ${cc.ms.toFixed(2)} ms (${cc.result.commit.length} B)`);
+  }
   const gi = await mls.groupInfo(committer);
-  const je = await profiled(`${n}-${shape}-join-external`, () => median(reps(n), () => mls.joinExternal({ groupInfo: gi, identity: utf8('external') })));
-  rows.set('join-external', { ...timing(je), bytes: je.result.commit.length });
+  if (OPS_SELECTED.has('join-external')) {
+    const je = await profiled(`${n}-${shape}-join-external`, () => median(reps(n), () => mls.joinExternal({ groupInfo: gi, identity: utf8('external') })));
+    rows.set('join-external', { ...timing(je), bytes: je.result.commit.length });
+    progress(`  shared/mls join-external ${je.ms.toFixed(1)} ms`);
+  }
   notes.push(`${shape} ${n}: GroupInfo (ratchet_tree + external_pub) ${gi.length} B`);
-  progress(`  shared/mls join-external ${je.ms.toFixed(1)} ms`);
   const out: OursResult = { rows, notes, groupInfo: gi, groupInfoSigner: committer.signaturePrivateKey };
   if (tsKps.length) {
     out.tsWelcome = w;
@@ -474,13 +520,12 @@ async function tsUpdated(n: number, ours: OursResult): Promise<Map<Op, Timing>> 
 
 // ---------------------------------------------------------------------------------------------
 
-const OPS: Op[] = ['commit-create', 'commit-process', 'join-welcome', 'join-external'];
 const rows: Row[] = [];
 const notes: string[] = [];
 console.log(`MLS benchmark: suite ${SUITE} (X25519/AES-128-GCM/SHA-256/Ed25519), shared/mls backend ${BACKEND_NAME}, ts-mls 1.6.4 default provider; sizes ${SIZES.join(', ')}`);
 let tsSkippedFrom: number | undefined;
 for (const n of SIZES) {
-  for (const shape of ['worst', 'updated'] as TreeShape[]) {
+  for (const shape of TREES) {
     const withTs = n <= TS_MAX;
     progress(`size ${n}, ${shape} tree`);
     const ours = await oursBench(shape, n, withTs);
@@ -494,8 +539,9 @@ for (const n of SIZES) {
         notes.push(`ts-mls failed at size ${n} ${shape}: ${(e as Error).message}`);
       }
     } else tsSkippedFrom ??= n;
-    for (const op of OPS) {
-      const r = ours.rows.get(op)!;
+    for (const op of ALL_OPS) {
+      const r = ours.rows.get(op);
+      if (!r) continue; // not selected (--ops)
       const row: Row = { size: n, tree: shape, op, ms: Number(r.ms.toFixed(3)), bytes: r.bytes, cpuMs: Number(r.cpuMs.toFixed(3)) };
       const t = ts?.get(op);
       if (t !== undefined) {

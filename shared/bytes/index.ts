@@ -27,13 +27,22 @@ export function assertBigInt(value: unknown, name: string, min = 0n, max = (1n <
   if (value < min || value > max) throw new RangeError(`${name} must be in [${min}, ${max}], got ${value}`);
 }
 
+const HEX_CODES = Uint8Array.from(HEX, (c) => c.charCodeAt(0));
+const ASCII = new TextDecoder();
+
+/**
+ * Lower-case hex. Builds the ASCII digits in one buffer and decodes it once: no intermediate
+ * strings (hex strings key the sets and caches of public keys, 20,000 of them to join a
+ * 10,000-member group).
+ */
 export function toHex(bytes: Uint8Array): string {
-  let out = '';
+  const out = new Uint8Array(bytes.length * 2);
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    out += HEX[b >> 4]! + HEX[b & 15]!;
+    out[2 * i] = HEX_CODES[b >> 4]!;
+    out[2 * i + 1] = HEX_CODES[b & 15]!;
   }
-  return out;
+  return ASCII.decode(out);
 }
 
 export function fromHex(hex: string): Uint8Array {

@@ -32,7 +32,7 @@ export class Reader {
   constructor(
     private readonly bytes: Uint8Array,
     offset = 0,
-    private readonly limit = bytes.length,
+    private limit = bytes.length,
   ) {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
     this.offset = offset;
@@ -104,15 +104,23 @@ export class Reader {
     return this.fixed(n, what);
   }
 
-  /** T items<V>: a varint byte length, then items until exactly that many bytes are used. */
+  /**
+   * T items<V>: a varint byte length, then items until exactly that many bytes are used. The
+   * items are read by this same Reader with its limit narrowed to the vector's end (restored
+   * afterwards), so an item can never read past the vector and no sub-reader is allocated.
+   */
   varVector<T>(readItem: (r: Reader) => T, what = 'vector<V>'): T[] {
     const n = this.varint(what);
     this.need(n, what);
     const end = this.offset + n;
-    const sub = new Reader(this.bytes, this.offset, end);
+    const outer = this.limit;
+    this.limit = end;
     const items: T[] = [];
-    while (sub.remaining > 0) items.push(readItem(sub));
-    this.offset = end;
+    try {
+      while (this.offset < end) items.push(readItem(this));
+    } finally {
+      this.limit = outer;
+    }
     return items;
   }
 
@@ -194,10 +202,35 @@ export class Writer {
     this.varint(bytes.length);
     return this.fixed(bytes);
   }
+  /**
+   * T items<V>: the items are written in place after a one-byte length placeholder; once their
+   * size is known the body is moved right if the varint needs 2 or 4 bytes (no nested buffer).
+   */
   varVector<T>(items: readonly T[], writeItem: (w: Writer, item: T) => void): this {
-    const inner = new Writer();
-    for (const item of items) writeItem(inner, item);
-    return this.varBytes(inner.finish());
+    const start = this.len;
+    this.reserve(1);
+    this.len++;
+    for (const item of items) writeItem(this, item);
+    const n = this.len - start - 1;
+    checkUint(n, MAX_VARINT, 'varint');
+    const prefix = n < 64 ? 1 : n < 16384 ? 2 : 4;
+    if (prefix > 1) {
+      this.reserve(prefix - 1);
+      this.buf.copyWithin(start + prefix, start + 1, this.len);
+      this.len += prefix - 1;
+    }
+    const b = this.buf;
+    if (prefix === 1) b[start] = n;
+    else if (prefix === 2) {
+      b[start] = 0x40 | (n >> 8);
+      b[start + 1] = n & 0xff;
+    } else {
+      b[start] = 0x80 | (n >>> 24);
+      b[start + 1] = (n >>> 16) & 0xff;
+      b[start + 2] = (n >>> 8) & 0xff;
+      b[start + 3] = n & 0xff;
+    }
+    return this;
   }
   optional<T>(value: T | undefined, writeItem: (w: Writer, item: T) => void): this {
     if (value === undefined) return this.u8(0);
@@ -209,17 +242,48 @@ export class Writer {
   finish(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
+
+  /** A copy of the encoded bytes (exact size; later writes do not change it). */
+  toBytes(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+
+  /** Zeroes what was written (it may have held secrets) and starts over on the same buffer. */
+  reset(): void {
+    this.buf.fill(0, 0, this.len);
+    this.len = 0;
+  }
+
+  /** Size of the underlying buffer. */
+  get capacity(): number {
+    return this.buf.length;
+  }
 }
 
 function checkUint(v: number, max: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new CodecError('range', `${what} out of range: ${v}`);
 }
 
-/** Encodes with a fresh Writer. */
+/** Largest scratch buffer `encode` keeps between calls (a bigger one is dropped after use). */
+export const ENCODE_SCRATCH_MAX = 64 * 1024;
+let scratch: Writer | undefined = new Writer(1024);
+
+/**
+ * Encodes into a reused scratch Writer (a fresh one when called re-entrantly, i.e. from inside
+ * another encode) and returns an exact-size copy; the scratch bytes are zeroed after every use,
+ * so no secret that was encoded stays behind. Small structs are encoded by the thousand when a
+ * ratchet tree is hashed or validated: this keeps them from allocating a buffer each.
+ */
 export function encode(write: (w: Writer) => void): Uint8Array {
-  const w = new Writer();
-  write(w);
-  return w.finish();
+  const w = scratch ?? new Writer();
+  scratch = undefined;
+  try {
+    write(w);
+    return w.toBytes();
+  } finally {
+    w.reset();
+    if (w.capacity <= ENCODE_SCRATCH_MAX) scratch = w;
+  }
 }
 
 /** Decodes a whole buffer; trailing bytes are a CodecError. */

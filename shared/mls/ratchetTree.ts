@@ -239,26 +239,36 @@ function parentHashInput(node: ParentNode | undefined, leftHash: Uint8Array, rig
   });
 }
 
-/** Tree hash of node x (default: the root), filling the tree's hash cache. */
+/**
+ * Tree hash of node x (default: the root), filling the tree's hash cache. Iterative: the nodes
+ * below x whose hash is not cached are listed parent-first, then hashed in reverse order (every
+ * child before its parent), so each node is encoded and hashed once, in one async frame.
+ */
 export async function treeHash(suite: CipherSuite, tree: RatchetTree, x: NodeIndex = tm.root(leafCount(tree))): Promise<Uint8Array> {
   const cached = tree.hashes[x];
   if (cached) return cached;
-  let h: Uint8Array;
-  if (tm.isLeaf(x)) {
-    h = await suite.hash.digest(leafHashInput(x / 2, leafAt(tree, x / 2)));
-  } else {
-    const lh = await treeHash(suite, tree, tm.left(x));
-    const rh = await treeHash(suite, tree, tm.right(x));
-    h = await suite.hash.digest(parentHashInput(parentAt(tree, x), lh, rh));
+  const order: NodeIndex[] = [];
+  const stack: NodeIndex[] = [x];
+  while (stack.length > 0) {
+    const y = stack.pop()!;
+    if (tree.hashes[y]) continue;
+    order.push(y);
+    if (!tm.isLeaf(y)) stack.push(tm.left(y), tm.right(y));
   }
-  tree.hashes[x] = h;
-  return h;
+  for (let i = order.length - 1; i >= 0; i--) {
+    const y = order[i]!;
+    const input = tm.isLeaf(y)
+      ? leafHashInput(y / 2, leafAt(tree, y / 2))
+      : parentHashInput(parentAt(tree, y), tree.hashes[tm.left(y)]!, tree.hashes[tm.right(y)]!);
+    tree.hashes[y] = await suite.hash.digest(input);
+  }
+  return tree.hashes[x]!;
 }
 
 /**
  * Tree hash of node x in the tree where the leaves in `excluded` are blanked and removed from
  * every unmerged_leaves list (§7.9: original_sibling_tree_hash). Uses the cache for subtrees
- * that contain no excluded leaf.
+ * that contain no excluded leaf, so the cost is O(|excluded| log n) hashes.
  */
 export async function treeHashExcluding(suite: CipherSuite, tree: RatchetTree, x: NodeIndex, excluded: readonly LeafIndex[]): Promise<Uint8Array> {
   const [lo, hi] = tm.leafRange(x);
@@ -268,7 +278,10 @@ export async function treeHashExcluding(suite: CipherSuite, tree: RatchetTree, x
   const lh = await treeHashExcluding(suite, tree, tm.left(x), inside);
   const rh = await treeHashExcluding(suite, tree, tm.right(x), inside);
   let p = parentAt(tree, x);
-  if (p) p = { ...p, unmergedLeaves: p.unmergedLeaves.filter((l) => !inside.includes(l)) };
+  if (p) {
+    const drop = new Set(inside);
+    p = { ...p, unmergedLeaves: p.unmergedLeaves.filter((l) => !drop.has(l)) };
+  }
   return suite.hash.digest(parentHashInput(p, lh, rh));
 }
 
@@ -285,10 +298,15 @@ export async function parentHash(suite: CipherSuite, encryptionKey: Uint8Array, 
   );
 }
 
-/** Parent hash of non-blank parent P with copath child S, using P's own unmerged leaves (§7.9). */
-async function parentHashOf(suite: CipherSuite, tree: RatchetTree, p: NodeIndex, s: NodeIndex): Promise<Uint8Array> {
-  const pn = parentAt(tree, p)!;
-  const sib = await treeHashExcluding(suite, tree, s, pn.unmergedLeaves);
+/**
+ * Parent hash of non-blank parent P with copath child S, using P's own unmerged leaves (§7.9).
+ * The original sibling tree hash is the cached tree hash of S unless one of P's unmerged leaves
+ * lies below S.
+ */
+async function parentHashOf(suite: CipherSuite, tree: RatchetTree, pn: ParentNode, s: NodeIndex): Promise<Uint8Array> {
+  const [lo, hi] = tm.leafRange(s);
+  const cached = tree.hashes[s];
+  const sib = cached && !pn.unmergedLeaves.some((l) => l >= lo && l <= hi) ? cached : await treeHashExcluding(suite, tree, s, pn.unmergedLeaves);
   return parentHash(suite, pn.encryptionKey, pn.parentHash, sib);
 }
 
@@ -298,36 +316,79 @@ function parentHashField(node: Node): Uint8Array | undefined {
 }
 
 /**
- * §7.9.2 top-down: every non-blank parent P must have exactly one descendant D for which D's
- * parent_hash is valid with respect to P.
+ * Resolution of x (§4.1.1) appended to `out`, stopping as soon as it holds more than `limit`
+ * nodes; returns false when it stopped early. Blank nodes are walked only down to the first
+ * non-blank node, so over all parents of a tree the walks are O(n).
  */
-export async function verifyParentHashes(suite: CipherSuite, tree: RatchetTree): Promise<void> {
+function resolveUpTo(tree: RatchetTree, x: NodeIndex, limit: number, out: NodeIndex[]): boolean {
+  const n = tree.nodes[x];
+  if (n) {
+    out.push(x);
+    if (n.nodeType === NodeType.parent) for (const l of n.parent.unmergedLeaves) out.push(2 * l);
+    return out.length <= limit;
+  }
+  if (tm.isLeaf(x)) return true;
+  return resolveUpTo(tree, tm.left(x), limit, out) && resolveUpTo(tree, tm.right(x), limit, out);
+}
+
+/** §7.1: the entries of unmerged_leaves MUST be sorted in increasing order (so also distinct). */
+export function checkUnmergedLeavesSorted(tree: RatchetTree): void {
   for (let p = 1; p < tree.nodes.length; p += 2) {
     const pn = parentAt(tree, p);
     if (!pn) continue;
-    let found = 0;
-    for (const [c, s] of [
-      [tm.left(p), tm.right(p)],
-      [tm.right(p), tm.left(p)],
-    ] as const) {
-      const res = resolution(tree, c);
-      if (res.length === 0) continue;
-      const [lo, hi] = tm.leafRange(c);
-      const unmergedInC = pn.unmergedLeaves.filter((l) => l >= lo && l <= hi).map((l) => 2 * l);
-      let ph: Uint8Array | undefined;
-      for (const d of res) {
-        const dn = tree.nodes[d]!;
-        const field = parentHashField(dn);
-        if (!field) continue;
-        // resolution(C) \ {D} must equal P.unmerged_leaves ∩ subtree(C)
-        const rest = res.filter((y) => y !== d);
-        if (rest.length !== unmergedInC.length || !rest.every((y) => unmergedInC.includes(y))) continue;
-        ph ??= await parentHashOf(suite, tree, p, s);
-        if (equal(field, ph)) found++;
-      }
+    const u = pn.unmergedLeaves;
+    for (let i = 1; i < u.length; i++) {
+      if (!(u[i - 1]! < u[i]!)) throw new MlsError('unmerged-leaves-unsorted', `parent ${p} unmerged_leaves are not strictly increasing (§7.1)`);
     }
+  }
+}
+
+/**
+ * §7.9.2 top-down: every non-blank parent P must have exactly one descendant D for which D's
+ * parent_hash is valid with respect to P. For a child C of P, D must be in resolution(C) with
+ * resolution(C) \ {D} = P.unmerged_leaves ∩ subtree(C), so resolution(C) has exactly
+ * |P.unmerged_leaves ∩ subtree(C)| + 1 nodes and D is the one that is not an unmerged leaf: at
+ * most one candidate per child, found by a bounded resolution walk. Linear in the tree size
+ * (plus the unmerged_leaves entries), never quadratic.
+ */
+export async function verifyParentHashes(suite: CipherSuite, tree: RatchetTree): Promise<void> {
+  checkUnmergedLeavesSorted(tree);
+  const res: NodeIndex[] = [];
+  for (let p = 1; p < tree.nodes.length; p += 2) {
+    const pn = parentAt(tree, p);
+    if (!pn) continue;
+    const l = tm.left(p);
+    const r = tm.right(p);
+    let found = 0;
+    if (await parentHashValidVia(suite, tree, pn, l, r, res)) found++;
+    if (await parentHashValidVia(suite, tree, pn, r, l, res)) found++;
     if (found !== 1) throw new MlsError('parent-hash-invalid', `parent node ${p} is not parent-hash valid (§7.9.2), ${found} chains`);
   }
+}
+
+/** Whether parent P has a descendant D below its child c whose parent_hash is valid w.r.t. P (copath child s). */
+async function parentHashValidVia(suite: CipherSuite, tree: RatchetTree, pn: ParentNode, c: NodeIndex, s: NodeIndex, res: NodeIndex[]): Promise<boolean> {
+  const [lo, hi] = tm.leafRange(c);
+  let unmergedInC = 0;
+  for (const u of pn.unmergedLeaves) if (u >= lo && u <= hi) unmergedInC++;
+  res.length = 0;
+  if (!resolveUpTo(tree, c, unmergedInC + 1, res) || res.length !== unmergedInC + 1) return false;
+  let d: NodeIndex | undefined = res[0];
+  if (unmergedInC > 0) {
+    // resolution(C) minus P's unmerged leaves below C must leave exactly one node: D.
+    const unmerged = new Set<NodeIndex>();
+    for (const u of pn.unmergedLeaves) if (u >= lo && u <= hi) unmerged.add(2 * u);
+    d = undefined;
+    for (const y of res) {
+      if (unmerged.has(y)) continue;
+      if (d !== undefined) return false;
+      d = y;
+    }
+  }
+  if (d === undefined) return false;
+  const field = parentHashField(tree.nodes[d]!);
+  if (!field) return false;
+  return equal(field, await parentHashOf(suite, tree, pn, s));
 }
 
 /**

@@ -1,11 +1,11 @@
 // Validation rules: leaf nodes (§7.3), KeyPackages (§10.1), ratchet trees on join (§12.4.3.1),
 // proposal lists (§12.2). Each failure throws MlsError with a code naming the rule.
-import { equal, toHex } from '../bytes/index.js';
+import { equal } from '../bytes/index.js';
 import { verifyWithLabel, type CipherSuite } from '../crypto/index.js';
 import { check, MlsError } from './errors.js';
-import { leafRange } from './treeMath.js';
-import { leafAt, leafCount, parentAt, treeHash, verifyParentHashes, type RatchetTree } from './ratchetTree.js';
-import { decodeRequiredCapabilities } from './wire/requiredCapabilities.js';
+import { leafRange, parent } from './treeMath.js';
+import { checkUnmergedLeavesSorted, leafAt, leafCount, parentAt, treeHash, verifyParentHashes, type RatchetTree } from './ratchetTree.js';
+import { decodeRequiredCapabilities, type RequiredCapabilities } from './wire/requiredCapabilities.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
 import type { GroupContext } from './wire/groupContext.js';
 import { encodeKeyPackageTBS, type KeyPackage } from './wire/keyPackage.js';
@@ -63,22 +63,7 @@ function checkKeyLengths(suite: CipherSuite, leaf: LeafNode, what: string): void
 
 /** The non-signature parts of §7.3 (capabilities, lifetime, uniqueness). */
 export function validateLeafAgainstGroup(leaf: LeafNode, tree: RatchetTree, gc: GroupContext, ctx: LeafCheckContext): void {
-  check(leaf.capabilities.versions.includes(ProtocolVersion.mls10), 'leaf-capabilities', 'leaf does not support mls10 (§7.2)');
-  check(leaf.capabilities.cipherSuites.includes(gc.cipherSuite), 'leaf-capabilities', 'leaf does not support the group cipher suite (§7.2)');
-  // Required capabilities of the group (§11.1).
-  const rc = gc.extensions.find((e) => e.extensionType === ExtensionType.required_capabilities);
-  if (rc) {
-    const req = decodeRequiredCapabilities(rc.extensionData);
-    for (const t of req.extensionTypes) check(supportsExtension(leaf, t), 'leaf-capabilities', `leaf lacks required extension ${t} (§11.1)`);
-    for (const t of req.proposalTypes) check(DEFAULT_PROPOSALS.includes(t) || leaf.capabilities.proposals.includes(t), 'leaf-capabilities', `leaf lacks required proposal ${t} (§11.1)`);
-    for (const t of req.credentialTypes) check(leaf.capabilities.credentials.includes(t), 'leaf-capabilities', `leaf lacks required credential ${t} (§11.1)`);
-  }
-  // Every GroupContext extension must be supported (§12.1.7 / §7.3).
-  for (const e of gc.extensions) check(supportsExtension(leaf, e.extensionType), 'leaf-capabilities', `leaf does not support group extension ${e.extensionType} (§7.3)`);
-  // Leaf extensions must be listed in its own capabilities (§7.3).
-  checkDistinctExtensions(leaf.extensions, 'leaf node');
-  for (const e of leaf.extensions) check(supportsExtension(leaf, e.extensionType), 'leaf-capabilities', `leaf extension ${e.extensionType} not in its capabilities (§7.3)`);
-  check(leaf.capabilities.credentials.includes(leaf.credential.credentialType), 'leaf-credential', 'leaf does not list its own credential type (§7.3)');
+  checkLeafCapabilities(leaf, gc, requiredCapabilities(gc), 'leaf');
   if (leaf.leafNodeSource === LeafNodeSource.key_package && !ctx.ignoreLifetime) {
     const now = BigInt(Math.floor(Date.now() / 1000));
     const lt = leaf.lifetime!;
@@ -124,53 +109,148 @@ export async function validateKeyPackage(suite: CipherSuite, kp: KeyPackage, tre
 /** Leaf signatures verified concurrently when validating a whole tree. */
 export const VERIFY_BATCH = 64;
 
-/** §12.4.3.1 steps on joining: tree hash, parent hashes, every leaf valid, keys unique. */
+/**
+ * The capability checks of §7.3 that depend only on the leaf and the GroupContext: mls10, the
+ * group's cipher suite, the group's required_capabilities (§11.1), every GroupContext extension,
+ * its own extensions listed in its capabilities, its own credential type listed.
+ */
+function checkLeafCapabilities(leaf: LeafNode, gc: GroupContext, req: RequiredCapabilities | undefined, what: string): void {
+  const caps = leaf.capabilities;
+  check(caps.versions.includes(ProtocolVersion.mls10), 'leaf-capabilities', `${what} does not support mls10 (§7.2)`);
+  check(caps.cipherSuites.includes(gc.cipherSuite), 'leaf-capabilities', `${what} does not support the group cipher suite (§7.2)`);
+  if (req) {
+    for (const t of req.extensionTypes) check(supportsExtension(leaf, t), 'leaf-capabilities', `${what} lacks required extension ${t} (§11.1)`);
+    for (const t of req.proposalTypes) check(DEFAULT_PROPOSALS.includes(t) || caps.proposals.includes(t), 'leaf-capabilities', `${what} lacks required proposal ${t} (§11.1)`);
+    for (const t of req.credentialTypes) check(caps.credentials.includes(t), 'leaf-capabilities', `${what} lacks required credential ${t} (§11.1)`);
+  }
+  for (const e of gc.extensions) check(supportsExtension(leaf, e.extensionType), 'leaf-capabilities', `${what} does not support group extension ${e.extensionType} (§7.3)`);
+  checkDistinctExtensions(leaf.extensions, what);
+  for (const e of leaf.extensions) check(supportsExtension(leaf, e.extensionType), 'leaf-capabilities', `${what} extension ${e.extensionType} not in its capabilities (§7.3)`);
+  check(caps.credentials.includes(leaf.credential.credentialType), 'leaf-credential', `${what} does not list its own credential type (§7.3)`);
+}
+
+function requiredCapabilities(gc: GroupContext): RequiredCapabilities | undefined {
+  const rc = gc.extensions.find((e) => e.extensionType === ExtensionType.required_capabilities);
+  return rc ? decodeRequiredCapabilities(rc.extensionData) : undefined;
+}
+
+/**
+ * §12.4.3.1 "verify the integrity of the ratchet tree", linear in the tree size:
+ *  - the tree hash equals the GroupContext's tree_hash;
+ *  - unmerged_leaves (§7.1, §12.4.3.1): sorted, each a non-blank leaf below the parent, and listed
+ *    by every non-blank node between that leaf and the parent;
+ *  - every non-blank parent is parent-hash valid (§7.9.2);
+ *  - every non-blank leaf is valid (§7.3): key sizes, capabilities against the group (suite,
+ *    required_capabilities, extensions), its extensions in its capabilities, credential types
+ *    (each member supports every credential type in use), unique signature and encryption keys
+ *    (encryption keys also unique against parent nodes), and its signature (LeafNodeTBS with the
+ *    group id and leaf index). Lifetimes of other members' leaves are not checked (RECOMMENDED
+ *    only, §7.3: a leaf may have expired since it was sent).
+ * Cheap checks run first so a malformed tree fails before any signature is verified.
+ */
 export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: GroupContext): Promise<void> {
   const th = await treeHash(suite, tree);
   check(equal(th, gc.treeHash), 'tree-hash-mismatch', 'ratchet tree hash differs from the GroupContext (§12.4.3.1)');
+  checkUnmergedLeaves(tree);
   await verifyParentHashes(suite, tree);
   const n = leafCount(tree);
+  const req = requiredCapabilities(gc);
   const encKeys = new Set<string>();
   const sigKeys = new Set<string>();
-  // Leaf signatures: verified VERIFY_BATCH at a time so an async backend (WebCrypto runs them on
-  // its thread pool) can overlap them; a synchronous backend just runs them in order.
-  const pending: Promise<void>[] = [];
-  try {
+  const typesInUse = new Set<number>();
   for (let l = 0; l < n; l++) {
     const leaf = leafAt(tree, l);
     if (!leaf) continue;
-    checkKeyLengths(suite, leaf, `leaf ${l}`);
-    const tbs = encodeLeafNodeTBS(leaf, gc.groupId, l);
-    pending.push(
-      verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature).then((ok) => {
-        if (!ok) throw new MlsError('leaf-signature', `leaf ${l} signature does not verify (§7.3)`);
-      }),
-    );
-    if (pending.length >= VERIFY_BATCH) await Promise.all(pending.splice(0));
-    check(leaf.capabilities.cipherSuites.includes(gc.cipherSuite), 'leaf-capabilities', `leaf ${l} does not support the suite (§7.3)`);
-    for (const e of gc.extensions) if (!supportsExtension(leaf, e.extensionType)) throw new MlsError('leaf-capabilities', `leaf ${l} does not support group extension ${e.extensionType}`);
-    const ek = toHex(leaf.encryptionKey);
-    const sk = toHex(leaf.signatureKey);
-    if (encKeys.has(ek)) throw new MlsError('duplicate-encryption-key', `leaf ${l} repeats an encryption key (§7.3)`);
-    if (sigKeys.has(sk)) throw new MlsError('duplicate-signature-key', `leaf ${l} repeats a signature key (§7.3)`);
+    const what = `leaf ${l}`;
+    checkKeyLengths(suite, leaf, what);
+    checkLeafCapabilities(leaf, gc, req, what);
+    typesInUse.add(leaf.credential.credentialType);
+    const ek = keyString(leaf.encryptionKey);
+    const sk = keyString(leaf.signatureKey);
+    check(!encKeys.has(ek), 'duplicate-encryption-key', `${what} repeats an encryption key (§7.3)`);
+    check(!sigKeys.has(sk), 'duplicate-signature-key', `${what} repeats a signature key (§7.3)`);
     encKeys.add(ek);
     sigKeys.add(sk);
   }
-  await Promise.all(pending);
-  } catch (e) {
-    for (const p of pending) p.catch(() => {}); // already failing: do not leave rejections unhandled
-    throw e;
+  // §7.3: each leaf's credential type is supported by all members and each leaf supports every
+  // credential type in use; both hold exactly when every leaf lists every type in use.
+  for (let l = 0; l < n; l++) {
+    const leaf = leafAt(tree, l);
+    if (!leaf) continue;
+    for (const t of typesInUse) check(leaf.capabilities.credentials.includes(t), 'leaf-credential', `leaf ${l} does not support credential type ${t}, used in the group (§7.3)`);
   }
   for (let p = 1; p < tree.nodes.length; p += 2) {
     const pn = parentAt(tree, p);
     if (!pn) continue;
-    const ek = toHex(pn.encryptionKey);
-    check(!encKeys.has(ek), 'duplicate-encryption-key', `parent ${p} repeats an encryption key (§7.3)`);
+    check(pn.encryptionKey.length === suite.hpke.Npk, 'bad-public-key', `parent ${p} encryption_key has ${pn.encryptionKey.length} bytes, the suite uses ${suite.hpke.Npk}`);
+    const ek = keyString(pn.encryptionKey);
+    check(!encKeys.has(ek), 'duplicate-encryption-key', `parent ${p} repeats an encryption key (§12.4.3.1)`);
     encKeys.add(ek);
+  }
+  // Leaf signatures: VERIFY_BATCH at a time so an asynchronous backend (WebCrypto runs them on
+  // its thread pool) can overlap them; a synchronous backend runs them in order.
+  const pending: Promise<void>[] = [];
+  try {
+    for (let l = 0; l < n; l++) {
+      const leaf = leafAt(tree, l);
+      if (!leaf) continue;
+      const tbs = encodeLeafNodeTBS(leaf, gc.groupId, l);
+      pending.push(
+        verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature).then((ok) => {
+          if (!ok) throw new MlsError('leaf-signature', `leaf ${l} signature does not verify (§7.3)`);
+        }),
+      );
+      if (pending.length >= VERIFY_BATCH) await Promise.all(pending.splice(0));
+    }
+    await Promise.all(pending);
+  } catch (e) {
+    for (const p of pending) p.catch(() => {}); // already failing: do not leave rejections unhandled
+    throw e;
+  }
+}
+
+/**
+ * §12.4.3.1 for each entry L of a non-blank parent P's unmerged_leaves: L is a non-blank leaf
+ * below P, and every non-blank node between L and P lists L too; §7.1: the list is sorted.
+ * O(entries x log n x log entries).
+ */
+export function checkUnmergedLeaves(tree: RatchetTree): void {
+  checkUnmergedLeavesSorted(tree);
+  const n = leafCount(tree);
+  for (let p = 1; p < tree.nodes.length; p += 2) {
+    const pn = parentAt(tree, p);
+    if (!pn) continue;
     const [lo, hi] = leafRange(p);
     for (const u of pn.unmergedLeaves) {
-      check(u >= lo && u <= hi && leafAt(tree, u) !== undefined, 'unmerged-leaf-invalid', `parent ${p} lists unmerged leaf ${u} that is blank or not below it (§7.1)`);
+      check(u >= lo && u <= hi && leafAt(tree, u) !== undefined, 'unmerged-leaf-invalid', `parent ${p} lists unmerged leaf ${u} that is blank or not below it (§12.4.3.1)`);
+      for (let x = parent(2 * u, n); x !== p; x = parent(x, n)) {
+        const xn = parentAt(tree, x);
+        if (xn && !sortedIncludes(xn.unmergedLeaves, u)) {
+          throw new MlsError('unmerged-leaf-invalid', `parent ${p} lists unmerged leaf ${u} but node ${x} between them does not (§12.4.3.1)`);
+        }
+      }
     }
   }
 }
 
+/**
+ * A public key as a string for Set membership: one char per byte (one allocation, no hex
+ * digits). Only for keys already checked to have the suite's length (at most 133 bytes).
+ */
+function keyString(key: Uint8Array): string {
+  return String.fromCharCode.apply(null, key as unknown as number[]);
+}
+
+/** Binary search in an increasing list. */
+function sortedIncludes(list: readonly number[], v: number): boolean {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const x = list[mid]!;
+    if (x === v) return true;
+    if (x < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
