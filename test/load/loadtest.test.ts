@@ -25,8 +25,10 @@ describe('load test options', () => {
     assert.equal(parseArgs(['--media=off', '--no-png'])!.png, false);
     assert.throws(() => parseArgs(['--browsers', '-1']), OptionError);
     assert.throws(() => parseArgs(['--bogus']), OptionError);
+    assert.throws(() => parseArgs(['--video', 'high']), /--video must be low or normal/);
+    assert.equal(parseArgs(['--browser-process', 'own', '--video', 'normal'])!.browserProcess, 'own');
     assert.throws(() => parseArgs(['--url', 'http://example.com:3000']), /loopback/);
-    for (const flag of ['--browsers', '--synthetic', '--duration', '--churn', '--batch', '--media', '--out', '--url']) assert.match(helpText(), new RegExp(flag));
+    for (const flag of ['--browsers', '--synthetic', '--duration', '--churn', '--batch', '--media', '--video', '--browser-process', '--out', '--url']) assert.match(helpText(), new RegExp(flag));
   });
   test('percentiles', () => {
     const s = summarize([5, 1, 4, 2, 3, 6, 7, 8, 9, 10]);

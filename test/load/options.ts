@@ -77,7 +77,9 @@ export interface LoadOptions {
 interface Spec {
   flag: string;
   key: keyof LoadOptions;
-  kind: 'int' | 'number' | 'string' | 'bool' | 'media' | 'video' | 'process';
+  kind: 'int' | 'number' | 'string' | 'bool' | 'choice';
+  /** kind 'choice': the accepted values. */
+  choices?: readonly string[];
   min?: number;
   max?: number;
   help: string;
@@ -126,9 +128,9 @@ export const SPECS: Spec[] = [
   { flag: '--churn', key: 'churn', kind: 'number', min: 0, max: 50, help: 'synthetic joins + leaves per second (alternating around the target size); 0 = none' },
   { flag: '--batch', key: 'batch', kind: 'int', min: 1, max: 100, help: 'participants joining together at each churn join (racing external commits)' },
   { flag: '--crash-fraction', key: 'crashFraction', kind: 'number', min: 0, max: 1, help: 'share of churn leaves that destroy the socket instead of sending `leave`' },
-  { flag: '--media', key: 'media', kind: 'media', help: "'on': synthetic SFrame audio over PlainTransports; 'off': MLS only" },
-  { flag: '--browser-process', key: 'browserProcess', kind: 'process', help: "'shared': one Chromium, an isolated context per participant (lighter); 'own': one Chromium per participant" },
-  { flag: '--video', key: 'video', kind: 'video', help: "browser camera: 'low' (320x240, 15 frames/s: six browsers fit on two cores) or 'normal' (640x480, 30)" },
+  { flag: '--media', key: 'media', kind: 'choice', choices: ['on', 'off'], help: "'on': synthetic SFrame audio over PlainTransports; 'off': MLS only" },
+  { flag: '--browser-process', key: 'browserProcess', kind: 'choice', choices: ['shared', 'own'], help: "'shared': one Chromium, an isolated context per participant (lighter); 'own': one Chromium per participant" },
+  { flag: '--video', key: 'video', kind: 'choice', choices: ['low', 'normal'], help: "browser camera: 'low' (320x240, 15 frames/s: lighter when many browsers share a machine) or 'normal' (640x480, 30)" },
   { flag: '--senders', key: 'senders', kind: 'int', min: -1, max: 5000, help: 'synthetic participants that send audio (first N; -1 = all)' },
   { flag: '--receivers', key: 'receivers', kind: 'int', min: -1, max: 5000, help: 'synthetic participants that receive every sender (first N; -1 = all)' },
   { flag: '--fps', key: 'fps', kind: 'int', min: 1, max: 100, help: 'synthetic audio frames per second per sender (50 = Opus 20 ms)' },
@@ -171,7 +173,7 @@ export function helpText(): string {
     'Options:',
   ];
   for (const s of SPECS) {
-    const arg = s.kind === 'bool' ? '' : s.kind === 'media' ? ' on|off' : s.kind === 'video' ? ' low|normal' : s.kind === 'process' ? ' shared|own' : s.kind === 'string' ? ' <text>' : ' <n>';
+    const arg = s.kind === 'bool' ? '' : s.kind === 'choice' ? ` ${s.choices!.join('|')}` : s.kind === 'string' ? ' <text>' : ' <n>';
     const d = DEFAULTS[s.key];
     const def = d === null ? 'none' : String(d);
     lines.push(`  ${(s.flag + arg).padEnd(26)} ${s.help} (default ${def})`);
@@ -220,16 +222,8 @@ export function parseArgs(argv: string[]): LoadOptions | null {
         rec[spec.key] = v;
         break;
       }
-      case 'media':
-        if (value !== 'on' && value !== 'off') throw new OptionError(`--media must be on or off, got "${value}"`);
-        rec[spec.key] = value;
-        break;
-      case 'process':
-        if (value !== 'shared' && value !== 'own') throw new OptionError(`--browser-process must be shared or own, got "${value}"`);
-        rec[spec.key] = value;
-        break;
-      case 'video':
-        if (value !== 'low' && value !== 'normal') throw new OptionError(`--video must be low or normal, got "${value}"`);
+      case 'choice':
+        if (!spec.choices!.includes(value)) throw new OptionError(`${spec.flag} must be ${spec.choices!.join(' or ')}, got "${value}"`);
         rec[spec.key] = value;
         break;
       case 'string':
