@@ -112,6 +112,11 @@ export async function launchFirefox(): Promise<{ browser: Browser; userDataDir: 
     userDataDir,
     protocolTimeout: 30_000,
     extraPrefsFirefox: FIREFOX_PREFS,
+    // Diagnostics: E2E_FIREFOX_MOZ_LOG=nicer:5,mtransport:5,signaling:5 writes Firefox's ICE/WebRTC logs
+    // (one file per process) to test-output/e2e/firefox-moz.log*.
+    ...(process.env.E2E_FIREFOX_MOZ_LOG
+      ? { env: { ...process.env, MOZ_LOG: process.env.E2E_FIREFOX_MOZ_LOG, MOZ_LOG_FILE: path.join(ROOT, 'test-output', 'e2e', 'firefox-moz.log') } }
+      : {}),
   });
   return { browser, userDataDir };
 }
@@ -122,6 +127,15 @@ const FIREFOX_PREFS: Record<string, string | number | boolean> = {
   // The SFU's ICE candidates are 127.0.0.1: Firefox ignores loopback candidates unless told otherwise.
   'media.peerconnection.ice.loopback': true,
   'media.peerconnection.ice.obfuscate_host_addresses': false,
+  // ...but `loopback` alone is not enough. Firefox gathers only its default-route addresses (here the
+  // eth0 ones, never lo) unless the page "is actively capturing or has a camera/microphone permission"
+  // (PeerConnectionImpl: default_address_only |= !IsActivelyCapturingOrHasAPermission). With fake
+  // devices and media.navigator.permission.disabled, that check stays false even during getUserMedia
+  // (MOZ_LOG=nicer:5 prints "use only default local addresses: yes"), so no 127.0.0.1 candidate is
+  // gathered and nothing pairs with the SFU's. A default-allow camera/microphone permission makes the
+  // check true: Firefox then gathers 127.0.0.1 too and ICE connects to the SFU on loopback.
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
   'media.autoplay.default': 0,
   'media.autoplay.blocking_policy': 0,
   'network.captive-portal-service.enabled': false,
