@@ -1,8 +1,14 @@
 // serializeState / deserializeState: a GroupState is plain data (objects, arrays, Uint8Array,
 // bigint, number, string, boolean, null/undefined), so one small tagged binary format covers it.
 // The format is private to this library (version byte first); it holds secrets: store it like a key.
+//
+// Canonical form: every value has exactly one encoding (bigint as lower-case hex without leading
+// zeros, object keys distinct and in the order JavaScript enumerates them, NaN as the one NaN
+// serializeState writes), and deserializeState accepts nothing else: a restored state always
+// serializes back to the very bytes it came from.
+import { equal } from '../bytes/index.js';
 import { decode, encode, type Reader, type Writer } from '../codec/index.js';
-import { check } from './errors.js';
+import { check, MlsError } from './errors.js';
 import type { GroupState } from './state.js';
 
 const FORMAT_VERSION = 1;
@@ -44,7 +50,7 @@ function write(w: Writer, v: unknown, depth: number): void {
   } else throw new TypeError(`cannot serialize ${typeof v}`);
 }
 
-function read(r: Reader, depth: number): unknown {
+function read(r: Reader, depth: number, decoded: Uint8Array[]): unknown {
   check(depth <= MAX_DEPTH, 'bad-state', 'state nests too deeply');
   const t = r.u8('tag');
   switch (t) {
@@ -56,23 +62,33 @@ function read(r: Reader, depth: number): unknown {
       return false;
     case T.t:
       return true;
-    case T.num:
-      return new DataView(r.fixed(8).buffer).getFloat64(0);
+    case T.num: {
+      const b = r.fixed(8);
+      const v = new DataView(b.buffer).getFloat64(0);
+      // One NaN (the one serializeState writes): other payloads would depend on the engine.
+      check(!Number.isNaN(v) || (b[0] === 0x7f && b[1] === 0xf8 && b.subarray(2).every((x) => x === 0)), 'non-canonical-state', 'NaN with a non-canonical payload');
+      return v;
+    }
     case T.big: {
-      const s = new TextDecoder().decode(r.varBytes());
+      const s = new TextDecoder('utf-8', { fatal: true }).decode(r.varBytes());
+      // bigint.toString(16): lower-case, no leading zeros, no "-0".
+      check(/^-?(0|[1-9a-f][0-9a-f]*)$/.test(s) && s !== '-0', 'non-canonical-state', 'bigint is not in canonical hex form');
       const neg = s.startsWith('-');
       const v = BigInt('0x' + (neg ? s.slice(1) : s));
       return neg ? -v : v;
     }
     case T.str:
       return new TextDecoder('utf-8', { fatal: true }).decode(r.varBytes());
-    case T.bytes:
-      return r.varBytes();
+    case T.bytes: {
+      const b = r.varBytes();
+      decoded.push(b);
+      return b;
+    }
     case T.arr: {
       const n = r.u32();
       check(n <= r.remaining, 'bad-state', 'array length exceeds input');
       const out: unknown[] = [];
-      for (let i = 0; i < n; i++) out.push(read(r, depth + 1));
+      for (let i = 0; i < n; i++) out.push(read(r, depth + 1, decoded));
       return out;
     }
     case T.obj: {
@@ -82,8 +98,10 @@ function read(r: Reader, depth: number): unknown {
       for (let i = 0; i < n; i++) {
         const k = new TextDecoder('utf-8', { fatal: true }).decode(r.varBytes());
         check(k !== '__proto__' && k !== 'constructor' && k !== 'prototype', 'bad-state', 'forbidden key');
-        out[k] = read(r, depth + 1);
+        check(!Object.hasOwn(out, k), 'non-canonical-state', 'object repeats a key');
+        out[k] = read(r, depth + 1, decoded);
       }
+      // Key order (integer-like keys enumerate first, ascending) is checked by re-encoding.
       return out;
     }
     default:
@@ -98,12 +116,31 @@ export function serializeGroupState(state: GroupState): Uint8Array {
   }).slice();
 }
 
+/**
+ * Restores a state written by serializeGroupState. Throws MlsError: 'bad-state' for input that is
+ * not a state, 'non-canonical-state' for a state with any encoding serializeGroupState would not
+ * write (checked by re-encoding: the result must be byte-identical to the input). On failure the
+ * secret bytes decoded so far are wiped.
+ */
 export function deserializeGroupState(bytes: Uint8Array): GroupState {
-  return decode(bytes, (r) => {
-    const v = r.u8('version');
-    check(v === FORMAT_VERSION, 'bad-state', `state format ${v} is not ${FORMAT_VERSION}`);
-    const s = read(r, 0) as GroupState;
+  const decoded: Uint8Array[] = []; // every byte string read, wiped if the input is rejected
+  let again: Uint8Array | undefined;
+  try {
+    const s = decode(bytes, (r) => {
+      const v = r.u8('version');
+      check(v === FORMAT_VERSION, 'bad-state', `state format ${v} is not ${FORMAT_VERSION}`);
+      return read(r, 0, decoded) as GroupState;
+    });
     check(s !== null && typeof s === 'object' && typeof s.suite === 'number' && s.groupContext && s.tree, 'bad-state', 'not a GroupState');
+    // The catch-all canonical rule: re-encode and compare (covers key order, NaN payloads and
+    // anything the reader's own checks do not name).
+    again = serializeGroupState(s);
+    if (!equal(again, bytes)) throw new MlsError('non-canonical-state', 'state does not re-encode to the same bytes (key order, NaN or another non-canonical form)');
     return s;
-  });
+  } catch (e) {
+    for (const b of decoded) b.fill(0);
+    throw e;
+  } finally {
+    again?.fill(0);
+  }
 }

@@ -18,7 +18,7 @@
 // `npx tsx test/fuzz/mls.ts [casesPerDecoder] [seed]` (default 100000, 1); node --expose-gc makes
 // the heap-growth figure exact.
 import { equal, fromHex, toHex, utf8 } from '../../shared/bytes/index.js';
-import { CodecError, decode, encode, type Reader, type Writer } from '../../shared/codec/index.js';
+import { CodecError, decode, encode, Reader, type Writer } from '../../shared/codec/index.js';
 import { getCipherSuite } from '../../shared/crypto/index.js';
 import * as mls from '../../shared/mls/index.js';
 import { nodeCryptoProvider } from '../../server/crypto-node/mls-node.js';
@@ -183,6 +183,86 @@ function mutate(rand: () => number, src: Uint8Array, pool: readonly Uint8Array[]
     default: // fully random input
       return Uint8Array.from({ length: int(64) }, () => int(256));
   }
+}
+
+/**
+ * Structure-aware mutation of a serialized GroupState (shared/mls/stateCodec.ts format: version byte,
+ * then tagged values: 2/3 false/true, 4 float64, 5 bigint as hex text<V>, 6 string<V>, 7 bytes<V>,
+ * 8 array (u32 count), 9 object (u32 count, key<V> value pairs)). Picks one bigint, object or number
+ * and rewrites it into a non-canonical encoding of the same value: upper-case or zero-padded hex,
+ * "-0", two object entries swapped, an entry repeated, a NaN with another payload. Undefined when
+ * the input does not parse or has no such site.
+ */
+function stateFormMutation(rand: () => number, src: Uint8Array): Uint8Array | undefined {
+  type Site = { kind: 'big'; at: number; end: number; text: string } | { kind: 'obj'; countAt: number; entries: [number, number][] } | { kind: 'num'; at: number };
+  const sites: Site[] = [];
+  try {
+    const r = new Reader(src);
+    r.u8('version');
+    const value = (depth: number): void => {
+      if (depth > 64) throw new RangeError('deep');
+      const start = r.position;
+      const tag = r.u8();
+      if (tag === 4) {
+        sites.push({ kind: 'num', at: r.position });
+        r.fixed(8);
+      } else if (tag === 5) {
+        const text = new TextDecoder().decode(r.varBytes());
+        sites.push({ kind: 'big', at: start, end: r.position, text });
+      } else if (tag === 6 || tag === 7) r.varBytes();
+      else if (tag === 8) {
+        const n = r.u32();
+        for (let i = 0; i < n; i++) value(depth + 1);
+      } else if (tag === 9) {
+        const countAt = r.position;
+        const n = r.u32();
+        const entries: [number, number][] = [];
+        for (let i = 0; i < n; i++) {
+          const e = r.position;
+          r.varBytes();
+          value(depth + 1);
+          entries.push([e, r.position]);
+        }
+        sites.push({ kind: 'obj', countAt, entries });
+      } else if (tag > 3) throw new RangeError('tag');
+    };
+    value(0);
+    r.end();
+  } catch {
+    return undefined;
+  }
+  const int = (n: number) => Math.floor(rand() * n);
+  const usable = sites.filter((x) => x.kind !== 'obj' || x.entries.length > 0);
+  const site = usable[int(usable.length)];
+  if (!site) return undefined;
+  const join = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+  if (site.kind === 'big') {
+    const { text } = site;
+    const neg = text.startsWith('-');
+    const digits = neg ? text.slice(1) : text;
+    const variants = [(neg ? '-' : '') + '0' + digits, text === '0' ? '-0' : (neg ? '-' : '') + '00' + digits];
+    if (/[a-f]/.test(digits)) variants.push(text.toUpperCase());
+    const t = variants[int(variants.length)]!;
+    return join(src.subarray(0, site.at), encode((w) => w.u8(5).varBytes(utf8(t))), src.subarray(site.end));
+  }
+  if (site.kind === 'num') {
+    const out = src.slice();
+    out.set(Uint8Array.of(0x7f, 0xf8, 0, 0, 0, 0, 0, 1 + int(255)), site.at); // NaN, non-canonical payload
+    return out;
+  }
+  const { countAt, entries } = site;
+  const i = int(entries.length);
+  const [a, b] = entries[i]!;
+  if (entries.length >= 2 && rand() < 0.5) {
+    // Swap entry i with its neighbour.
+    const j = i + 1 < entries.length ? i + 1 : i - 1;
+    const [lo, hi] = i < j ? [entries[i]!, entries[j]!] : [entries[j]!, entries[i]!];
+    return join(src.subarray(0, lo[0]), src.subarray(hi[0], hi[1]), src.subarray(lo[0], lo[1]), src.subarray(hi[1]));
+  }
+  // Repeat entry i right after itself and bump the count.
+  const out = join(src.subarray(0, b), src.subarray(a, b), src.subarray(b));
+  new DataView(out.buffer).setUint32(countAt, new DataView(src.buffer, src.byteOffset).getUint32(countAt) + 1);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,6 +430,8 @@ interface Target {
   /** Full cases per casesPerDecoder (expensive processing targets run fewer). */
   weight: number;
   run(input: Uint8Array, seedBytes: Uint8Array): Promise<Outcome> | Outcome;
+  /** Target-specific mutation (default: `mutate`). */
+  mutate?: (rand: () => number, src: Uint8Array, pool: readonly Uint8Array[]) => Uint8Array;
 }
 
 function errorCode(e: unknown, allowed: 'codec' | 'mls' | 'both'): Outcome {
@@ -464,7 +546,12 @@ function decoderTargets(seeds: Seeds): Target[] {
         }
       },
     },
-    bytesTarget('state', seeds, (b) => mls.deserializeState(b), (v) => mls.serializeState(v), 'mls'),
+    {
+      ...bytesTarget('state', seeds, (b) => mls.deserializeState(b), (v) => mls.serializeState(v), 'mls'),
+      // A third of the cases rewrite one value of the state into a form that decodes to the same
+      // value but is not the encoding serializeState writes (must be rejected, not accepted).
+      mutate: (rand, src, pool) => (rand() < 0.33 ? stateFormMutation(rand, src) : undefined) ?? mutate(rand, src, pool),
+    },
   ];
 }
 
@@ -639,7 +726,7 @@ export async function fuzzMls(casesPerDecoder: number, seed: number, opts: MlsFu
     let lastLog = t0;
     for (let i = 0; i < n; i++) {
       const s = t.seeds[Math.floor(rand() * t.seeds.length)]!;
-      const input = rand() < 0.92 ? mutate(rand, s, t.seeds) : s.slice();
+      const input = rand() < 0.92 ? (t.mutate ?? mutate)(rand, s, t.seeds) : s.slice();
       const c0 = performance.now();
       let out: Outcome;
       try {

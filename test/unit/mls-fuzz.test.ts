@@ -11,12 +11,7 @@ import { fuzzMls } from '../fuzz/mls.js';
  * line matching one of these is printed as a diagnostic instead of failing the test; any other
  * failure fails it. Remove an entry once fixed.
  */
-const KNOWN_ISSUES: { pattern: RegExp; what: string }[] = [
-  {
-    pattern: /^state case \d+ .*non-canonical input accepted/,
-    what: 'shared/mls/stateCodec.ts read(): deserializeState accepts non-canonical encodings (bigint hex in upper case / with leading zeros, duplicate object keys, integer-like keys out of JS property order), so serializeState(deserializeState(x)) != x',
-  },
-];
+const KNOWN_ISSUES: { pattern: RegExp; what: string }[] = [];
 
 test('MLS fuzz, short pass: typed errors or canonical values, no forgery, no crash/hang/blow-up', async (t) => {
   const lines: string[] = [];
