@@ -11,27 +11,15 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { CallTestStatus } from '../../client/app/call.js';
 import { startServer } from '../../server/app.js';
 import { loadConfig, type ServerConfig } from '../../server/config.js';
+import { CHROMIUM_ARGS as SHARED_CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOT_DIR = path.join(ROOT, 'test-output', 'e2e');
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export { CHROMIUM_PATH };
 export const FIREFOX_PATH = process.env.FIREFOX_PATH || '/usr/bin/firefox-esr';
 
 export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  // Keep timers and rendering running for pages that are not focused.
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-  '--autoplay-policy=no-user-gesture-required',
+  ...SHARED_CHROMIUM_ARGS,
   ...(process.env.E2E_CHROMIUM_EXTRA_ARGS ? process.env.E2E_CHROMIUM_EXTRA_ARGS.split(' ') : []),
 ];
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import type { LoadEvent, LossReason } from './events.js';
 import { isBeforeJoin, lossReasonOf } from './events.js';
+import { CHROMIUM_ARGS } from '../support/chromium.js';
 
 const LIVE_BROWSERS = new Set<ChildProcess>();
 
@@ -29,21 +30,7 @@ export function killAllBrowsersNow(): void {
   LIVE_BROWSERS.clear();
 }
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-  '--autoplay-policy=no-user-gesture-required',
-];
+export { CHROMIUM_ARGS };
 
 /** Runs in the page before its scripts (page.evaluateOnNewDocument). Plain JS: no imports. */
 const PROBE = `(() => {
@@ -116,7 +103,7 @@ async function launchChromium(chromiumPath: string, userDataDir: string): Promis
     executablePath: chromiumPath,
     headless: true,
     userDataDir,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS],
     protocolTimeout: 60_000,
     // The load test handles Ctrl-C itself (it still writes the report); puppeteer's own handlers would exit.
     handleSIGINT: false,

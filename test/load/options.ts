@@ -1,6 +1,8 @@
 // Command-line options of the load test (`npm run loadtest -- --help`). Every option is named once here,
 // with its default, its bounds and its help line; parseArgs() validates and returns LoadOptions.
 
+import { CHROMIUM_PATH } from '../support/chromium.js';
+
 export interface LoadOptions {
   /** Headless Chromium participants (the real page). */
   browsers: number;
@@ -114,7 +116,7 @@ export const DEFAULTS: LoadOptions = {
   settleS: 4,
   progressMs: 5000,
   png: true,
-  chromiumPath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  chromiumPath: CHROMIUM_PATH,
   quiet: false,
   profileThreads: false,
   serverLog: false,
