@@ -26,7 +26,7 @@ import { MAX_RESUMPTION_PSKS, suiteFor, type CryptoOption, type GroupState, type
 import { confirmedTranscriptHash, interimTranscriptHash } from './transcript.js';
 import * as tm from './treeMath.js';
 import { applyUpdatePath, createUpdatePath, decryptUpdatePath, keysFromPathSecret, pruneKeys, type LeafTemplate, type PathKeys } from './treekem.js';
-import { validateLeafNode, validateTree } from './validate.js';
+import { MemberIndex, validateLeafNode, validateTree } from './validate.js';
 import { ProposalOrRefType, type Commit, type ProposalOrRef } from './wire/commit.js';
 import { CredentialType, type Credential } from './wire/credential.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
@@ -412,9 +412,10 @@ export async function createCommitState(state: GroupState, o: CommitOptions = {}
   // Pending proposals that are no longer valid (e.g. an Add for a client that joined meanwhile) are
   // left out rather than making the whole commit invalid (§12.2).
   const usable: ProposalWithSender[] = [];
+  const memberIndex = candidates.length > 1 ? MemberIndex.of(state.tree) : undefined;
   for (const p of candidates) {
     try {
-      await validateProposal(suite, state.tree, state.groupContext, p.proposal, p.sender);
+      await validateProposal(suite, state.tree, state.groupContext, p.proposal, p.sender, memberIndex);
       usable.push(p);
     } catch (e) {
       if (!(e instanceof MlsError)) throw e;
@@ -625,13 +626,14 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
   if (sender.senderType === SenderType.member) {
     check(sender.leafIndex !== state.ownLeaf, 'own-commit', 'this is our own commit: adopt the pendingState from createCommit instead (§14)');
   }
-  // Resolve proposals (§12.4.2).
+  // Resolve proposals (§12.4.2); pending proposals looked up by reference in a map.
   const list: ProposalWithSender[] = [];
+  const pendingByRef = new Map(state.pendingProposals.map((x) => [toHex(x.ref), x]));
   for (const p of commit.proposals) {
     if (p.type === ProposalOrRefType.proposal) list.push({ proposal: p.proposal, sender });
     else {
       check(!external, 'external-commit-reference', 'external commits carry proposals by value (§12.4.3.2)');
-      const found = state.pendingProposals.find((x) => equal(x.ref, p.reference));
+      const found = pendingByRef.get(toHex(p.reference));
       check(found !== undefined, 'unknown-proposal-ref', 'commit references a proposal this member has not received (§12.4.2)');
       list.push({ proposal: found.proposal, sender: found.sender, ref: found.ref });
     }

@@ -1,17 +1,17 @@
 // Proposal list validation (RFC 9420 §12.2) and application (§12.3): GroupContextExtensions first,
 // then Update, Remove, Add; PreSharedKey, ExternalInit and ReInit do not change the tree.
-import { equal, toHex } from '../bytes/index.js';
+import { toHex } from '../bytes/index.js';
 import type { CipherSuite } from '../crypto/index.js';
 import { check, MlsError } from './errors.js';
-import { addLeaf, leafAt, nonBlankLeaves, removeLeaf, updateLeaf, type RatchetTree } from './ratchetTree.js';
-import { supportsExtension, validateKeyPackage, validateLeafNode } from './validate.js';
+import { addLeavesInPlace, leafAt, nonBlankLeaves, removeLeafInPlace, truncate, updateLeafInPlace, withNodes, type RatchetTree } from './ratchetTree.js';
+import { keyString, MemberIndex, supportsExtension, validateKeyPackage, validateLeafNode } from './validate.js';
 import { SenderType, type Sender } from './wire/framedContent.js';
 import type { Extension } from './wire/extension.js';
 import { decodeExternalSenders } from './wire/externalSenders.js';
 import { ExtensionType } from './wire/extension.js';
 import type { GroupContext } from './wire/groupContext.js';
 import type { KeyPackage } from './wire/keyPackage.js';
-import { LeafNodeSource } from './wire/leafNode.js';
+import { LeafNodeSource, type LeafNode } from './wire/leafNode.js';
 import { decodeRequiredCapabilities } from './wire/requiredCapabilities.js';
 import type { PreSharedKeyID } from './wire/preSharedKeyId.js';
 import { writePreSharedKeyID } from './wire/preSharedKeyId.js';
@@ -102,18 +102,17 @@ export async function validateAndApply(
       check(prop.psk.psk.pskNonce.length === suite.kdf.Nh, 'psk-nonce-length', 'psk_nonce length must be KDF.Nh (§8.4)');
     }
   }
-  // Adds: distinct clients (by signature key) (§12.2).
+  // Adds: distinct clients (by signature key) (§12.2), one set lookup per Add.
   const adds = byType(ProposalType.add);
-  for (let i = 0; i < adds.length; i++) {
-    for (let j = i + 1; j < adds.length; j++) {
-      const a = adds[i]!.proposal as Extract<Proposal, { proposalType: 1 }>;
-      const b = adds[j]!.proposal as Extract<Proposal, { proposalType: 1 }>;
-      check(!equal(a.add.keyPackage.leafNode.signatureKey, b.add.keyPackage.leafNode.signatureKey), 'duplicate-add', 'two Adds for the same client (§12.2)');
-    }
+  const addedClients = new Set<string>();
+  for (const a of adds) {
+    const key = keyString((a.proposal as Extract<Proposal, { proposalType: 1 }>).add.keyPackage.leafNode.signatureKey);
+    check(!addedClients.has(key), 'duplicate-add', 'two Adds for the same client (§12.2)');
+    addedClients.add(key);
   }
 
-  // §12.3 application order.
-  let t = tree;
+  // §12.3 application order: GroupContextExtensions (checked against the current members), then
+  // Update, Remove, Add.
   let extensions = gc.extensions;
   if (gces[0]) {
     const g = gces[0].proposal as Extract<Proposal, { proposalType: 7 }>;
@@ -128,8 +127,8 @@ export async function validateAndApply(
     const req = rc ? decodeRequiredCapabilities(rc.extensionData) : undefined;
     const es = extensions.find((e) => e.extensionType === ExtensionType.external_senders);
     if (es) decodeExternalSenders(es.extensionData);
-    for (const l of nonBlankLeaves(t)) {
-      const leaf = leafAt(t, l)!;
+    for (const l of nonBlankLeaves(tree)) {
+      const leaf = leafAt(tree, l)!;
       for (const e of extensions) check(supportsExtension(leaf, e.extensionType), 'gce-unsupported', `member ${l} does not support extension ${e.extensionType} (§12.1.7)`);
       if (req) {
         for (const x of req.extensionTypes) check(supportsExtension(leaf, x), 'gce-unsupported', `member ${l} lacks required extension ${x} (§12.1.7)`);
@@ -139,32 +138,65 @@ export async function validateAndApply(
     }
   }
   const newGc: GroupContext = { ...gc, extensions };
+  // Updates, Removes and Adds change one copy of the tree in place (O(n) once, O(log n) per
+  // proposal) and are checked against one MemberIndex of the members (§7.3 uniqueness and
+  // credential support in O(1) per leaf), so a commit with thousands of proposals stays linear.
+  const updates = byType(ProposalType.update);
+  const removes = byType(ProposalType.remove);
+  if (updates.length + removes.length + adds.length === 0) {
+    return finish(tree, extensions, [], [], [], list, externalInits, reinits, byType);
+  }
+  const t = withNodes(tree, []);
+  const index = updates.length + adds.length > 0 ? MemberIndex.of(t) : undefined;
   const updated: number[] = [];
-  for (const p of byType(ProposalType.update)) {
+  for (const p of updates) {
     const prop = p.proposal as Extract<Proposal, { proposalType: 2 }>;
     const s = (p.sender as { leafIndex: number }).leafIndex;
-    check(leafAt(t, s) !== undefined, 'update-blank-leaf', `Update from blank leaf ${s}`);
-    await validateLeafNode(suite, prop.update.leafNode, t, newGc, { groupId: gc.groupId, leafIndex: s, source: LeafNodeSource.update });
-    t = updateLeaf(t, s, prop.update.leafNode);
+    const old = leafAt(t, s);
+    check(old !== undefined, 'update-blank-leaf', `Update from blank leaf ${s}`);
+    index!.remove(old);
+    await validateLeafNode(suite, prop.update.leafNode, t, newGc, { groupId: gc.groupId, leafIndex: s, source: LeafNodeSource.update, index: index! });
+    index!.add(prop.update.leafNode, s);
+    updateLeafInPlace(t, s, prop.update.leafNode);
     updated.push(s);
   }
   const removed: number[] = [];
-  for (const p of byType(ProposalType.remove)) {
-    const prop = p.proposal as Extract<Proposal, { proposalType: 3 }>;
-    t = removeLeaf(t, prop.remove.removed);
-    removed.push(prop.remove.removed);
+  for (const p of removes) {
+    const r = (p.proposal as Extract<Proposal, { proposalType: 3 }>).remove.removed;
+    const leaf = leafAt(t, r);
+    removeLeafInPlace(t, r);
+    index?.remove(leaf!);
+    removed.push(r);
   }
+  // §12.3: truncate after removing (once for all Removes: Adds come after them).
+  const afterRemoves = removes.length > 0 ? truncate(t) : t;
   const added: Applied['added'] = [];
+  const newLeaves: LeafNode[] = [];
   for (const p of adds) {
     const kp = (p.proposal as Extract<Proposal, { proposalType: 1 }>).add.keyPackage;
-    await validateKeyPackage(suite, kp, t, newGc, ignoreLifetime);
-    const r = addLeaf(t, kp.leafNode);
-    t = r.tree;
-    added.push({ leaf: r.leaf, keyPackage: kp });
+    await validateKeyPackage(suite, kp, afterRemoves, newGc, ignoreLifetime, index!);
+    index!.add(kp.leafNode, -1);
+    newLeaves.push(kp.leafNode);
   }
+  const placed = addLeavesInPlace(afterRemoves, newLeaves);
+  adds.forEach((p, i) => added.push({ leaf: placed.leaves[i]!, keyPackage: (p.proposal as Extract<Proposal, { proposalType: 1 }>).add.keyPackage }));
+  return finish(placed.tree, extensions, added, removed, updated, list, externalInits, reinits, byType);
+}
+
+function finish(
+  tree: RatchetTree,
+  extensions: Extension[],
+  added: Applied['added'],
+  removed: number[],
+  updated: number[],
+  list: readonly ProposalWithSender[],
+  externalInits: readonly ProposalWithSender[],
+  reinits: readonly ProposalWithSender[],
+  byType: (t: number) => ProposalWithSender[],
+): Applied {
   const psks = byType(ProposalType.psk).map((p) => (p.proposal as Extract<Proposal, { proposalType: 4 }>).psk.psk);
   const pathRequired = list.length === 0 || list.some((p) => !PATH_NOT_REQUIRED.includes(p.proposal.proposalType));
-  const out: Applied = { tree: t, extensions, added, removed, updated, psks, pathRequired };
+  const out: Applied = { tree, extensions, added, removed, updated, psks, pathRequired };
   if (externalInits[0]) out.externalInit = (externalInits[0].proposal as Extract<Proposal, { proposalType: 6 }>).externalInit;
   if (reinits[0]) out.reinit = (reinits[0].proposal as Extract<Proposal, { proposalType: 5 }>).reinit;
   return out;
@@ -175,16 +207,29 @@ export async function validateAndApply(
  * Checks one proposal when it arrives (§12.1), so an invalid proposal never waits in the pending
  * list to break the next commit: Add (KeyPackage, §10.1), Update (leaf node, §12.1.2), Remove
  * (non-blank leaf), PreSharedKey (nonce length), GroupContextExtensions (supported by all),
- * ExternalInit and ReInit only where allowed.
+ * ExternalInit and ReInit only where allowed. `index` (MemberIndex.of(tree)) makes the §7.3
+ * member checks O(1) when many proposals are checked against the same tree.
  */
-export async function validateProposal(suite: CipherSuite, tree: RatchetTree, gc: GroupContext, proposal: Proposal, sender: Sender): Promise<void> {
+export async function validateProposal(suite: CipherSuite, tree: RatchetTree, gc: GroupContext, proposal: Proposal, sender: Sender, index?: MemberIndex): Promise<void> {
   switch (proposal.proposalType) {
     case ProposalType.add:
-      await validateKeyPackage(suite, proposal.add.keyPackage, tree, gc);
+      await validateKeyPackage(suite, proposal.add.keyPackage, tree, gc, false, index);
       return;
     case ProposalType.update: {
       check(sender.senderType === SenderType.member, 'update-sender', 'Update proposals come only from members (§12.1.2)');
-      await validateLeafNode(suite, proposal.update.leafNode, tree, gc, { groupId: gc.groupId, leafIndex: sender.leafIndex, source: LeafNodeSource.update });
+      const ctx = { groupId: gc.groupId, leafIndex: sender.leafIndex, source: LeafNodeSource.update };
+      const old = index ? leafAt(tree, sender.leafIndex) : undefined;
+      if (!index || !old) {
+        await validateLeafNode(suite, proposal.update.leafNode, tree, gc, ctx);
+        return;
+      }
+      // The index holds every member; the Update is checked against the others.
+      index.remove(old);
+      try {
+        await validateLeafNode(suite, proposal.update.leafNode, tree, gc, { ...ctx, index });
+      } finally {
+        index.add(old, sender.leafIndex);
+      }
       return;
     }
     case ProposalType.remove:

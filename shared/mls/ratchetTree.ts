@@ -87,14 +87,6 @@ export function withNodes(tree: RatchetTree, changes: Iterable<[NodeIndex, Node 
   return { nodes, hashes };
 }
 
-/** Doubles the tree (new leaves blank); the old root becomes the left child of the new root. */
-function extend(tree: RatchetTree): RatchetTree {
-  const size = tree.nodes.length;
-  const nodes = tree.nodes.concat(new Array(size + 1).fill(null));
-  const hashes = tree.hashes.concat(new Array(size + 1).fill(null));
-  return { nodes, hashes };
-}
-
 /** §7.7: while the right half has no non-blank leaf, drop it. */
 export function truncate(tree: RatchetTree): RatchetTree {
   let nodes = tree.nodes;
@@ -164,40 +156,69 @@ export function childrenToward(p: NodeIndex, x: NodeIndex): { child: NodeIndex; 
 
 /** Adds a leaf at the leftmost blank leaf, extending the tree if full (§7.7, §12.1.1). */
 export function addLeaf(tree: RatchetTree, leafNode: LeafNode): { tree: RatchetTree; leaf: LeafIndex } {
-  let t = tree;
-  let leaf = -1;
-  for (let l = 0; l < leafCount(t); l++) {
-    if (!t.nodes[2 * l]) {
-      leaf = l;
-      break;
-    }
-  }
-  if (leaf < 0) {
-    leaf = leafCount(t);
-    t = extend(t);
-  }
-  const changes: [NodeIndex, Node | null][] = [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }]];
-  for (const p of tm.directPath(2 * leaf, leafCount(t))) {
-    const pn = t.nodes[p];
-    if (pn && pn.nodeType === NodeType.parent) {
-      const unmergedLeaves = insertSorted(pn.parent.unmergedLeaves, leaf);
-      changes.push([p, { nodeType: NodeType.parent, parent: { ...pn.parent, unmergedLeaves } }]);
-    }
-  }
-  return { tree: withNodes(t, changes), leaf };
+  const r = addLeavesInPlace(withNodes(tree, []), [leafNode]);
+  return { tree: r.tree, leaf: r.leaves[0]! };
 }
 
-function insertSorted(list: readonly number[], v: number): number[] {
-  const out = list.slice();
-  let i = out.length;
-  while (i > 0 && out[i - 1]! > v) i--;
-  out.splice(i, 0, v);
-  return out;
+/**
+ * Adds leaves in order, each at the leftmost blank leaf, doubling the tree when it is full, and
+ * lists each new leaf in the unmerged_leaves of every non-blank parent above it (§7.7, §12.1.1),
+ * on a tree the caller owns (changed in place). A cursor walks the leaves once and each
+ * unmerged_leaves list is rebuilt once at the end: O(n + a log n) for a adds, where adding them
+ * one by one (copy, scan for a blank, sorted insert) cost O(n) each.
+ */
+export function addLeavesInPlace(tree: RatchetTree, leafNodes: readonly LeafNode[]): { tree: RatchetTree; leaves: LeafIndex[] } {
+  const t = tree;
+  let n = leafCount(t);
+  let cursor = 0;
+  const leaves: LeafIndex[] = [];
+  const unmergedAdds = new Map<NodeIndex, LeafIndex[]>();
+  for (const leafNode of leafNodes) {
+    while (cursor < n && t.nodes[2 * cursor]) cursor++;
+    if (cursor === n) {
+      // Full: the old root becomes the left child of a new root; the new half is blank.
+      const size = t.nodes.length;
+      for (let i = 0; i <= size; i++) {
+        t.nodes.push(null);
+        t.hashes.push(null);
+      }
+      n *= 2;
+    }
+    const leaf = cursor++;
+    t.nodes[2 * leaf] = { nodeType: NodeType.leaf, leaf: leafNode };
+    t.hashes[2 * leaf] = null;
+    for (const p of tm.directPath(2 * leaf, n)) {
+      t.hashes[p] = null;
+      if (parentAt(t, p)) {
+        let list = unmergedAdds.get(p);
+        if (!list) unmergedAdds.set(p, (list = []));
+        list.push(leaf);
+      }
+    }
+    leaves.push(leaf);
+  }
+  for (const [p, added] of unmergedAdds) {
+    const pn = parentAt(t, p)!;
+    const unmergedLeaves = pn.unmergedLeaves.concat(added).sort((a, b) => a - b);
+    t.nodes[p] = { nodeType: NodeType.parent, parent: { ...pn, unmergedLeaves } };
+  }
+  return { tree: t, leaves };
 }
 
 /** Blanks the direct path of a leaf (§7.7). */
 function blankPathChanges(tree: RatchetTree, leaf: LeafIndex): [NodeIndex, Node | null][] {
   return tm.directPath(2 * leaf, leafCount(tree)).map((p) => [p, null]);
+}
+
+/** Update proposal (§12.1.2) on a tree the caller owns: replace the leaf and blank its direct path. */
+export function updateLeafInPlace(tree: RatchetTree, leaf: LeafIndex, leafNode: LeafNode): void {
+  setNodesInPlace(tree, [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }], ...blankPathChanges(tree, leaf)]);
+}
+
+/** Remove proposal (§12.1.3) on a tree the caller owns, without truncating (truncate once after all removes). */
+export function removeLeafInPlace(tree: RatchetTree, leaf: LeafIndex): void {
+  check(leafAt(tree, leaf) !== undefined, 'remove-blank-leaf', `leaf ${leaf} is blank or outside the tree (§12.1.3)`);
+  setNodesInPlace(tree, [[2 * leaf, null], ...blankPathChanges(tree, leaf)]);
 }
 
 /** Update proposal (§12.1.2): replace the leaf and blank its direct path. */
