@@ -217,7 +217,6 @@ function requiredCapabilities(gc: GroupContext): RequiredCapabilities | undefine
 
 /**
  * §12.4.3.1 "verify the integrity of the ratchet tree", linear in the tree size:
- *  - the tree hash equals the GroupContext's tree_hash;
  *  - unmerged_leaves (§7.1, §12.4.3.1): sorted, each a non-blank leaf below the parent, and listed
  *    by every non-blank node between that leaf and the parent;
  *  - every non-blank parent is parent-hash valid (§7.9.2);
@@ -226,14 +225,12 @@ function requiredCapabilities(gc: GroupContext): RequiredCapabilities | undefine
  *    (each member supports every credential type in use), unique signature and encryption keys
  *    (encryption keys also unique against parent nodes), and its signature (LeafNodeTBS with the
  *    group id and leaf index). Lifetimes of other members' leaves are not checked (RECOMMENDED
- *    only, §7.3: a leaf may have expired since it was sent).
- * Cheap checks run first so a malformed tree fails before any signature is verified.
+ *    only, §7.3: a leaf may have expired since it was sent);
+ *  - the tree hash equals the GroupContext's tree_hash.
+ * Structural checks run first so a malformed tree fails before any signature is verified.
  */
 export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: GroupContext): Promise<void> {
-  const th = await treeHash(suite, tree);
-  check(equal(th, gc.treeHash), 'tree-hash-mismatch', 'ratchet tree hash differs from the GroupContext (§12.4.3.1)');
   checkUnmergedLeaves(tree);
-  await verifyParentHashes(suite, tree);
   const n = leafCount(tree);
   const req = requiredCapabilities(gc);
   const encKeys = new Set<string>();
@@ -268,26 +265,39 @@ export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: Gr
     check(!encKeys.has(ek), 'duplicate-encryption-key', `parent ${p} repeats an encryption key (§12.4.3.1)`);
     encKeys.add(ek);
   }
-  // Leaf signatures: VERIFY_BATCH at a time so an asynchronous backend (WebCrypto runs them on
-  // its thread pool) can overlap them; a synchronous backend runs them in order.
-  const pending: Promise<void>[] = [];
-  try {
-    for (let l = 0; l < n; l++) {
-      const leaf = leafAt(tree, l);
-      if (!leaf) continue;
-      const tbs = encodeLeafNodeTBS(leaf, gc.groupId, l);
-      pending.push(
-        verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature).then((ok) => {
-          if (!ok) throw new MlsError('leaf-signature', `leaf ${l} signature does not verify (§7.3)`);
-        }),
-      );
-      if (pending.length >= VERIFY_BATCH) await Promise.all(pending.splice(0));
-    }
-    await Promise.all(pending);
-  } catch (e) {
-    for (const p of pending) p.catch(() => {}); // already failing: do not leave rejections unhandled
-    throw e;
+  // The leaf signatures and the hashes are independent: the signatures are started first so a
+  // backend that verifies off the main thread (WebCrypto's thread pool) works on them while the
+  // tree hash and parent hashes are computed here. A hash failure is reported before a signature
+  // failure.
+  const signatures = verifyLeafSignatures(suite, tree, gc.groupId);
+  // Marked handled now: it may reject while the hashes are still being computed; the rejection
+  // is still thrown by the `await signatures` below.
+  signatures.catch(() => {});
+  const th = await treeHash(suite, tree);
+  check(equal(th, gc.treeHash), 'tree-hash-mismatch', 'ratchet tree hash differs from the GroupContext (§12.4.3.1)');
+  await verifyParentHashes(suite, tree);
+  await signatures;
+}
+
+/** Every leaf's LeafNodeTBS signature (§7.3), VERIFY_BATCH verifications in flight at a time. */
+async function verifyLeafSignatures(suite: CipherSuite, tree: RatchetTree, groupId: Uint8Array): Promise<void> {
+  const n = leafCount(tree);
+  const batch: Promise<boolean>[] = [];
+  const batchLeaves: number[] = [];
+  const settle = async () => {
+    const results = await Promise.all(batch);
+    for (let i = 0; i < results.length; i++) if (!results[i]) throw new MlsError('leaf-signature', `leaf ${batchLeaves[i]} signature does not verify (§7.3)`);
+    batch.length = 0;
+    batchLeaves.length = 0;
+  };
+  for (let l = 0; l < n; l++) {
+    const leaf = leafAt(tree, l);
+    if (!leaf) continue;
+    batch.push(verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leaf, groupId, l), leaf.signature));
+    batchLeaves.push(l);
+    if (batch.length >= VERIFY_BATCH) await settle();
   }
+  await settle();
 }
 
 /**

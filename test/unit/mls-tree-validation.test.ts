@@ -190,6 +190,18 @@ test('validateTree checks every leaf against the group (§7.3): credential types
   sig[0]! ^= 1;
   const t4 = await rehashed(rt.withNodes(bob.tree, [[2, { nodeType: NodeType.leaf, leaf: { ...forged, signature: sig } }]]), bob.groupContext);
   await assert.rejects(validateTree(suite, t4.tree, t4.gc), isMls('leaf-signature'));
+  // A tree that also does not match the GroupContext's tree_hash: the hash failure is reported
+  // (the signatures are checked concurrently with the hashes, hashes win).
+  // Also with WebCrypto, whose verifications and digests complete on other threads (a signature
+  // failure arriving while the hashes run must not surface as an unhandled rejection).
+  const wrongHash = { ...t4.gc, treeHash: bob.groupContext.treeHash };
+  for (const s of [suite, getCipherSuite(1, 'webcrypto')]) {
+    await assert.rejects(validateTree(s, { nodes: t4.tree.nodes, hashes: new Array(t4.tree.nodes.length).fill(null) }, wrongHash), isMls('tree-hash-mismatch'));
+    await assert.rejects(validateTree(s, { nodes: t4.tree.nodes, hashes: new Array(t4.tree.nodes.length).fill(null) }, t4.gc), isMls('leaf-signature'));
+  }
+  const th = bob.groupContext.treeHash.slice();
+  th[0]! ^= 1;
+  await assert.rejects(validateTree(suite, bob.tree, { ...bob.groupContext, treeHash: th }), isMls('tree-hash-mismatch'));
 });
 
 test('parent hashes: a parent whose children resolve to many commit leaves has no valid chain (bounded check, §7.9.2)', async () => {
