@@ -3,10 +3,11 @@
 // Welcome, GroupInfo and external commits. Every function takes a GroupState and returns a new
 // one; on any rule violation it throws MlsError and the caller's state is unchanged.
 import { equal, toHex, wipe } from '../bytes/index.js';
-import { CodecError, decode } from '../codec/index.js';
+import { CodecError, decode, encode } from '../codec/index.js';
 import {
   decryptWithLabel,
   deriveSecret,
+  isSuiteId,
   encryptWithLabel,
   makeKeyPackageRef,
   makeProposalRef,
@@ -49,6 +50,8 @@ import { decodeMLSMessage, encodeMLSMessage, type MLSMessage } from './wire/mlsM
 import type { Welcome } from './wire/welcome.js';
 import { decodeRatchetTree, encodeRatchetTree, NodeType, type NodeList } from './wire/node.js';
 import { PSKType, ResumptionPSKUsage, type PreSharedKeyID } from './wire/preSharedKeyId.js';
+import { writeCredential } from './wire/credential.js';
+import { writeExtensions } from './wire/extension.js';
 import { ProposalType, proposalTypeName, type Proposal, type ReInit } from './wire/proposal.js';
 import type { PublicMessage } from './wire/publicMessage.js';
 import { ProtocolVersion } from './wire/protocolVersion.js';
@@ -114,8 +117,9 @@ function epochGroupContext(gc: GroupContext, treeHashValue: Uint8Array, confirme
 }
 
 /** Resolves PSK ids to values (§8.4): external from the state's store, resumption from kept epochs. */
-export function resolvePsks(state: GroupState, ids: readonly PreSharedKeyID[]): { id: PreSharedKeyID; psk: Uint8Array }[] {
+export function resolvePsks(state: GroupState, ids: readonly PreSharedKeyID[], link?: ResumptionLink): { id: PreSharedKeyID; psk: Uint8Array }[] {
   return ids.map((id) => {
+    if (link && id === link.id) return { id, psk: link.psk }; // the new group's own reinit/branch PSK (§11.2, §11.3)
     if (id.pskType === PSKType.external) {
       const psk = state.externalPsks[toHex(id.pskId)];
       if (!psk) throw new MlsError('unknown-psk', 'external PSK not known to this member (§8.4)');
@@ -378,6 +382,17 @@ export interface CommitOptions extends CryptoOption {
   /** Always send an UpdatePath (default true: fresh keys every epoch). */
   forcePath?: boolean;
   authenticatedData?: Uint8Array;
+  /**
+   * The first commit of a group made by reinitReinitializedGroup / branchGroup: injects the
+   * resumption PSK (usage reinit or branch) that links it to the old group (§11.2, §11.3).
+   */
+  resumption?: ResumptionLink;
+}
+
+/** A resumption PSK with usage reinit or branch and its value, taken from the old group's state. */
+export interface ResumptionLink {
+  id: PreSharedKeyID;
+  psk: Uint8Array;
 }
 
 function checkNotReinitialized(state: GroupState): void {
@@ -392,6 +407,10 @@ export async function createCommitState(state: GroupState, o: CommitOptions = {}
   // §12.2: proposals that would make the commit invalid are dropped rather than committed
   // (e.g. a pending Remove of ourselves, or of a leaf also removed by value).
   const byValue: ProposalWithSender[] = (o.proposals ?? []).map((proposal) => ({ proposal, sender: self }));
+  if (o.resumption) {
+    check(state.groupContext.epoch === 0n, 'resumption-psk-usage', 'a reinit/branch PSK goes only into the first commit of the new group (§11.2, §11.3)');
+    byValue.unshift({ proposal: { proposalType: ProposalType.psk, psk: { psk: o.resumption.id } }, sender: self });
+  }
   const removedByValue = new Set(byValue.flatMap((p) => (p.proposal.proposalType === ProposalType.remove ? [p.proposal.remove.removed] : [])));
   const seenRemoved = new Set<number>(removedByValue);
   const afterRemoves = byRef.filter((p) => {
@@ -423,7 +442,7 @@ export async function createCommitState(state: GroupState, o: CommitOptions = {}
   }
   const list = [...usable, ...byValue];
   const applied = await validateAndApply(suite, state.tree, state.groupContext, list, self, false);
-  const psks = resolvePsks(state, applied.psks);
+  const psks = resolvePsks(state, applied.psks, o.resumption);
   const ownLeafNode = leafAt(state.tree, state.ownLeaf)!;
   let tree = applied.tree;
   let commitSecret = ks.zeros(suite.kdf.Nh);
@@ -738,6 +757,53 @@ export interface JoinWelcomeOptions extends CryptoOption {
   private: KeyPackagePrivate;
   ratchetTree?: NodeList;
   externalPsks?: { pskId: Uint8Array; psk: Uint8Array }[];
+  /**
+   * This client's states in other groups (or earlier in the same group), for resumption PSKs the
+   * Welcome names (§8.6): the old group of a reinitialization (§11.2) or branch (§11.3).
+   */
+  resumptionStates?: GroupState[];
+}
+
+/** The resumption_psk of `id`'s group and epoch from the states given (current or kept epochs, §8.6). */
+function resumptionPskFrom(states: readonly GroupState[], id: Extract<PreSharedKeyID, { pskType: 2 }>): { state: GroupState; psk: Uint8Array } | undefined {
+  for (const st of states) {
+    if (!equal(st.groupContext.groupId, id.pskGroupId)) continue;
+    if (st.groupContext.epoch === id.pskEpoch) return { state: st, psk: st.secrets.resumptionPsk };
+    const kept = st.resumptionPsks.find((r) => r.epoch === id.pskEpoch);
+    if (kept) return { state: st, psk: kept.psk };
+  }
+  return undefined;
+}
+
+/**
+ * §11.2 / §11.3 checks on a new group linked to an old one by a reinit or branch resumption PSK,
+ * once the GroupInfo is known: epoch 1; reinit: group id, version, cipher suite and extensions as
+ * the ReInit proposal the old group committed, the PSK from the epoch that commit created; branch:
+ * version and cipher suite of the old group, every member of the new group matching a member of
+ * the old one (same credential).
+ */
+function checkResumptionLink(id: Extract<PreSharedKeyID, { pskType: 2 }>, old: GroupState, gc: GroupContext, tree: RatchetTree): void {
+  check(gc.epoch === 1n, 'resumption-epoch', `a group created by ${id.usage === ResumptionPSKUsage.reinit ? 'reinit' : 'branch'} starts at epoch 1, this Welcome is for epoch ${gc.epoch} (§11.2, §11.3)`);
+  if (id.usage === ResumptionPSKUsage.reinit) {
+    const r = old.reinit;
+    check(r !== undefined && old.groupContext.epoch === id.pskEpoch, 'reinit-mismatch', 'the reinit PSK must come from the epoch created by the commit covering the ReInit (§11.2)');
+    check(
+      equal(gc.groupId, r.groupId) && gc.version === r.version && gc.cipherSuite === r.cipherSuite && equal(encode((w) => writeExtensions(w, gc.extensions)), encode((w) => writeExtensions(w, r.extensions))),
+      'reinit-mismatch',
+      'the new group differs from the ReInit proposal (group id, version, cipher suite or extensions, §11.2)',
+    );
+    return;
+  }
+  check(gc.version === old.groupContext.version && gc.cipherSuite === old.groupContext.cipherSuite, 'branch-mismatch', 'a branch keeps the version and cipher suite of the old group (§11.3)');
+  const oldMembers = new Set<string>();
+  for (let l = 0; l < leafCount(old.tree); l++) {
+    const leaf = leafAt(old.tree, l);
+    if (leaf) oldMembers.add(toHex(encode((w) => writeCredential(w, leaf.credential))));
+  }
+  for (let l = 0; l < leafCount(tree); l++) {
+    const leaf = leafAt(tree, l);
+    if (leaf) check(oldMembers.has(toHex(encode((w) => writeCredential(w, leaf.credential)))), 'branch-member-mismatch', `member ${l} of the branch has no matching member in the old group (§11.3)`);
+  }
 }
 
 /**
@@ -750,6 +816,7 @@ export async function openWelcome(
   keyPackage: KeyPackage,
   initPrivateKey: Uint8Array,
   externalPsks: Record<string, Uint8Array>,
+  resumptionPsk?: (id: Extract<PreSharedKeyID, { pskType: 2 }>) => Uint8Array | undefined,
 ): Promise<{ groupSecrets: GroupSecrets; groupInfo: GroupInfo; pskSecret: Uint8Array }> {
   check(w.cipherSuite === keyPackage.cipherSuite, 'welcome-suite', 'Welcome cipher suite differs from the KeyPackage (§12.4.3.1)');
   const ref = await makeKeyPackageRef(suite, encodeKeyPackage(keyPackage));
@@ -763,13 +830,18 @@ export async function openWelcome(
   }
   const gs = wrapCodec(() => decode(gsBytes, readGroupSecrets, 'GroupSecrets'), 'GroupSecrets');
   wipe(gsBytes);
+  // §12.4.3.1: at most one resumption PSK with usage reinit or branch.
+  const links = gs.psks.filter((id) => id.pskType === PSKType.resumption && (id.usage === ResumptionPSKUsage.reinit || id.usage === ResumptionPSKUsage.branch));
+  check(links.length <= 1, 'psk-resumption-count', 'a Welcome may carry only one reinit/branch resumption PSK (§12.4.3.1)');
   const psks = gs.psks.map((id) => {
     if (id.pskType === PSKType.external) {
       const psk = externalPsks[toHex(id.pskId)];
       if (!psk) throw new MlsError('unknown-psk', 'Welcome needs an external PSK this client lacks (§12.4.3.1)');
       return { id, psk };
     }
-    throw new MlsError('unknown-psk', 'resumption PSKs in a Welcome need the old group state (not supported)');
+    const psk = resumptionPsk?.(id);
+    if (!psk) throw new MlsError('unknown-psk', `Welcome needs the resumption PSK of epoch ${id.pskEpoch} of a group this client has no state for (§12.4.3.1, §8.6)`);
+    return { id, psk };
   });
   const pskSecret = await ks.pskSecret(suite, psks);
   const prk = await suite.kdf.extract(gs.joinerSecret, pskSecret);
@@ -795,12 +867,19 @@ export async function joinWelcomeState(o: JoinWelcomeOptions): Promise<GroupStat
   check(w.cipherSuite === o.keyPackage.cipherSuite, 'welcome-suite', 'Welcome cipher suite differs from the KeyPackage (§12.4.3.1)');
   const suite = suiteFor(w.cipherSuite as SuiteId, o);
   const externalPsks: Record<string, Uint8Array> = Object.fromEntries((o.externalPsks ?? []).map((p) => [toHex(p.pskId), p.psk]));
-  const { groupSecrets: gs, groupInfo: gi, pskSecret } = await openWelcome(suite, w, o.keyPackage, o.private.initPrivateKey, externalPsks);
+  const resumptionStates = o.resumptionStates ?? [];
+  let link: { id: Extract<PreSharedKeyID, { pskType: 2 }>; old: GroupState } | undefined;
+  const { groupSecrets: gs, groupInfo: gi, pskSecret } = await openWelcome(suite, w, o.keyPackage, o.private.initPrivateKey, externalPsks, (id) => {
+    const found = resumptionPskFrom(resumptionStates, id);
+    if (found && (id.usage === ResumptionPSKUsage.reinit || id.usage === ResumptionPSKUsage.branch)) link = { id, old: found.state };
+    return found?.psk;
+  });
   const gc = gi.groupContext;
   check(gc.cipherSuite === w.cipherSuite, 'welcome-suite', 'GroupInfo cipher suite differs from the Welcome (§12.4.3.1)');
   const tree = treeForGroupInfo(gi, o.ratchetTree);
   await verifyGroupInfoSignature(suite, gi, tree);
   await validateTree(suite, tree, gc);
+  if (link) checkResumptionLink(link.id, link.old, gc, tree);
   // Find our leaf (§12.4.3.1: the leaf equal to our KeyPackage's leaf node).
   let own = -1;
   for (let l = 0; l < leafCount(tree); l++) {
@@ -837,6 +916,72 @@ export async function joinWelcomeState(o: JoinWelcomeOptions): Promise<GroupStat
     resumptionPsks: [],
     externalPsks,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reinitialization (§11.2) and subgroup branching (§11.3): a new group whose first commit injects
+// the old group's resumption_psk (usage reinit / branch) and adds the members by Welcome.
+
+export interface NewGroupFromOldOptions extends CryptoOption {
+  /** KeyPackages of the members to add (for reinit: in the new cipher suite). */
+  keyPackages: KeyPackage[];
+  /** This member's signature key pair in the new group (default: the one it has in the old group; required when the signature scheme changes). */
+  signatureKeyPair?: { publicKey: Uint8Array; privateKey: Uint8Array };
+  ratchetTreeInWelcome?: boolean;
+}
+
+/** §11.2 step 3: the new group a committed ReInit asks for, with the reinit PSK of the old group's current epoch. */
+export async function reinitGroupState(old: GroupState, o: NewGroupFromOldOptions): Promise<CommitResult> {
+  const r = old.reinit;
+  check(r !== undefined, 'not-reinitialized', 'the old group has not committed a ReInit proposal (§11.2)');
+  check(r.version === ProtocolVersion.mls10, 'reinit-version', `ReInit asks for protocol version ${r.version}, only mls10 is supported`);
+  check(isSuiteId(r.cipherSuite), 'unsupported-cipher-suite', `ReInit asks for cipher suite ${r.cipherSuite}, not one of RFC 9420 §17.1`);
+  return newGroupFromOld(old, ResumptionPSKUsage.reinit, { groupId: r.groupId, suite: r.cipherSuite as SuiteId, extensions: r.extensions }, o);
+}
+
+/** §11.3: a subgroup of the old group's members, same version, cipher suite and extensions, linked by a branch PSK. */
+export async function branchGroupState(old: GroupState, o: NewGroupFromOldOptions & { groupId: Uint8Array }): Promise<CommitResult> {
+  checkNotReinitialized(old);
+  return newGroupFromOld(old, ResumptionPSKUsage.branch, { groupId: o.groupId, suite: old.suite, extensions: old.groupContext.extensions }, o);
+}
+
+async function newGroupFromOld(
+  old: GroupState,
+  usage: number,
+  params: { groupId: Uint8Array; suite: SuiteId; extensions: Extension[] },
+  o: NewGroupFromOldOptions,
+): Promise<CommitResult> {
+  const oldSuite = suiteFor(old.suite, o);
+  const newSuite = suiteFor(params.suite, o);
+  const ownLeaf = leafAt(old.tree, old.ownLeaf)!;
+  let signatureKeyPair = o.signatureKeyPair;
+  if (!signatureKeyPair) {
+    check(oldSuite.signature.name === newSuite.signature.name, 'signature-key-required', 'the new cipher suite uses another signature scheme: pass signatureKeyPair');
+    signatureKeyPair = { publicKey: ownLeaf.signatureKey, privateKey: old.signaturePrivateKey };
+  }
+  const fresh = await createGroupState({
+    groupId: params.groupId,
+    suite: params.suite,
+    credential: ownLeaf.credential,
+    signatureKeyPair,
+    extensions: params.extensions,
+    ...(o.crypto !== undefined ? { crypto: o.crypto } : {}),
+  });
+  const resumption: ResumptionLink = {
+    id: { pskType: PSKType.resumption, usage, pskGroupId: old.groupContext.groupId.slice(), pskEpoch: old.groupContext.epoch, pskNonce: randomBytes(newSuite.kdf.Nh) },
+    psk: old.secrets.resumptionPsk.slice(),
+  };
+  try {
+    const commitOptions: CommitOptions = {
+      proposals: o.keyPackages.map((keyPackage) => ({ proposalType: ProposalType.add, add: { keyPackage } })),
+      resumption,
+      ...(o.crypto !== undefined ? { crypto: o.crypto } : {}),
+      ...(o.ratchetTreeInWelcome === false ? { ratchetTreeInWelcome: false } : {}),
+    };
+    return await createCommitState(fresh, commitOptions);
+  } finally {
+    wipe(resumption.psk);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

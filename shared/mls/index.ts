@@ -39,6 +39,8 @@ import {
   makeGroupInfo,
   makeKeyPackage,
   processMessageState,
+  reinitGroupState,
+  branchGroupState,
   type KeyPackagePrivate,
   type ProcessResult,
 } from './group.js';
@@ -54,6 +56,7 @@ import { encodeMLSMessage } from './wire/mlsMessage.js';
 import { ProposalType, type Proposal } from './wire/proposal.js';
 import { ProtocolVersion } from './wire/protocolVersion.js';
 import { WireFormat } from './wire/wireFormat.js';
+import type { KeyPackage } from './wire/keyPackage.js';
 
 export { MlsError } from './errors.js';
 export { setDefaultCryptoBackend } from '../crypto/index.js';
@@ -141,9 +144,16 @@ export async function joinExternal(o: {
  */
 export async function createCommit(
   state: GroupState,
-  o: { add?: Uint8Array[]; remove?: number[]; ratchetTreeInWelcome?: boolean; crypto?: CryptoBackend } = {},
+  o: { add?: Uint8Array[]; remove?: number[]; reinit?: { groupId: Uint8Array; suite?: SuiteId }; ratchetTreeInWelcome?: boolean; crypto?: CryptoBackend } = {},
 ): Promise<{ commit: Uint8Array; welcome?: Uint8Array; pendingState: GroupState; addedLeaves: number[]; removedLeaves: number[] }> {
   const proposals: Proposal[] = [];
+  if (o.reinit !== undefined) {
+    // §12.1.5: ReInit alone in the commit; same extensions as now, this or another cipher suite.
+    assertBytes(o.reinit.groupId, 'reinit.groupId');
+    check(!o.add?.length && !o.remove?.length, 'reinit-not-alone', 'a ReInit proposal must be the only proposal (§12.2)');
+    const cipherSuite = o.reinit.suite === undefined ? state.suite : suiteArg(o.reinit.suite);
+    proposals.push({ proposalType: ProposalType.reinit, reinit: { groupId: o.reinit.groupId.slice(), version: ProtocolVersion.mls10, cipherSuite, extensions: state.groupContext.extensions } });
+  }
   for (const [i, kpBytes] of (o.add ?? []).entries()) {
     assertBytes(kpBytes, `add[${i}]`);
     const m = decodeMessage(kpBytes);
@@ -216,14 +226,56 @@ export async function createKeyPackage(o: { identity: Uint8Array; suite?: SuiteI
   return { keyPackage, private: { ...r.private, keyPackage } };
 }
 
-export async function joinWelcome(o: { welcome: Uint8Array; keyPackagePrivate: KeyPackageSecrets; ratchetTree?: Uint8Array; crypto?: CryptoBackend }): Promise<GroupState> {
+/**
+ * Joins from a Welcome. `resumptionStates`: this client's states in the groups whose resumption PSKs
+ * the Welcome may name, e.g. its state in the old group of a reinitialization or branch (§11.2,
+ * §11.3); the new group is then checked against the old one.
+ */
+export async function joinWelcome(o: { welcome: Uint8Array; keyPackagePrivate: KeyPackageSecrets; ratchetTree?: Uint8Array; resumptionStates?: GroupState[]; crypto?: CryptoBackend }): Promise<GroupState> {
   assertBytes(o.welcome, 'welcome');
   const kpMsg = decodeMessage(o.keyPackagePrivate.keyPackage);
   check(kpMsg.wireFormat === WireFormat.mls_key_package, 'wrong-wire-format', 'keyPackagePrivate.keyPackage is not a KeyPackage');
   const opts: Parameters<typeof joinWelcomeState>[0] = { welcome: o.welcome, keyPackage: kpMsg.keyPackage, private: o.keyPackagePrivate };
   if (o.ratchetTree) opts.ratchetTree = decodeRatchetTree(o.ratchetTree);
+  if (o.resumptionStates) opts.resumptionStates = o.resumptionStates;
   if (o.crypto !== undefined) opts.crypto = o.crypto;
   return asMlsError(() => joinWelcomeState(opts));
+}
+
+function keyPackagesArg(list: Uint8Array[]): KeyPackage[] {
+  return list.map((kpBytes, i) => {
+    assertBytes(kpBytes, `keyPackages[${i}]`);
+    const m = decodeMessage(kpBytes);
+    check(m.wireFormat === WireFormat.mls_key_package, 'wrong-wire-format', `keyPackages[${i}] is not an MLSMessage(KeyPackage)`);
+    return m.keyPackage;
+  });
+}
+
+/**
+ * §11.2: after a commit covering a ReInit (`state.reinit` set, e.g. by createCommit({ reinit })),
+ * creates the new group it describes, adds the members by KeyPackage (in the new cipher suite) and
+ * links it with a reinit resumption PSK; the members join with joinWelcome({ ..., resumptionStates:
+ * [their old state] }). Returns the new group's epoch-1 state and the Welcome.
+ */
+export async function reinitGroup(
+  state: GroupState,
+  o: { keyPackages: Uint8Array[]; signatureKeyPair?: SignatureKeyPair; crypto?: CryptoBackend },
+): Promise<{ welcome?: Uint8Array; pendingState: GroupState; addedLeaves: number[] }> {
+  const r = await reinitGroupState(state, { keyPackages: keyPackagesArg(o.keyPackages), ...(o.signatureKeyPair ? { signatureKeyPair: o.signatureKeyPair } : {}), ...(o.crypto !== undefined ? { crypto: o.crypto } : {}) });
+  return { ...(r.welcome ? { welcome: r.welcome } : {}), pendingState: r.pendingState, addedLeaves: r.addedLeaves };
+}
+
+/**
+ * §11.3: a new group `groupId` of some of this group's members (their fresh KeyPackages), same
+ * version, cipher suite and extensions, linked by a branch resumption PSK of the current epoch.
+ */
+export async function branchGroup(
+  state: GroupState,
+  o: { groupId: Uint8Array; keyPackages: Uint8Array[]; crypto?: CryptoBackend },
+): Promise<{ welcome?: Uint8Array; pendingState: GroupState; addedLeaves: number[] }> {
+  assertBytes(o.groupId, 'groupId');
+  const r = await branchGroupState(state, { groupId: o.groupId.slice(), keyPackages: keyPackagesArg(o.keyPackages), ...(o.crypto !== undefined ? { crypto: o.crypto } : {}) });
+  return { ...(r.welcome ? { welcome: r.welcome } : {}), pendingState: r.pendingState, addedLeaves: r.addedLeaves };
 }
 
 /** Server side: a Remove proposal signed as external sender `senderIndex` (§12.1.8.1). */

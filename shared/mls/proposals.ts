@@ -14,7 +14,7 @@ import type { KeyPackage } from './wire/keyPackage.js';
 import { LeafNodeSource, type LeafNode } from './wire/leafNode.js';
 import { decodeRequiredCapabilities } from './wire/requiredCapabilities.js';
 import type { PreSharedKeyID } from './wire/preSharedKeyId.js';
-import { writePreSharedKeyID } from './wire/preSharedKeyId.js';
+import { PSKType, ResumptionPSKUsage, writePreSharedKeyID } from './wire/preSharedKeyId.js';
 import { encode } from '../codec/index.js';
 import { ProposalType, type ExternalInit, type Proposal, type ReInit } from './wire/proposal.js';
 
@@ -235,9 +235,13 @@ export async function validateProposal(suite: CipherSuite, tree: RatchetTree, gc
     case ProposalType.remove:
       check(leafAt(tree, proposal.remove.removed) !== undefined, 'remove-blank-leaf', `Remove of blank or missing leaf ${proposal.remove.removed} (§12.1.3)`);
       return;
-    case ProposalType.psk:
-      check(proposal.psk.psk.pskNonce.length === suite.kdf.Nh, 'psk-nonce-length', 'psk_nonce length must be KDF.Nh (§8.4)');
+    case ProposalType.psk: {
+      const id = proposal.psk.psk;
+      check(id.pskNonce.length === suite.kdf.Nh, 'psk-nonce-length', 'psk_nonce length must be KDF.Nh (§8.4)');
+      // §11.2, §11.3: a PreSharedKey proposal with a reinit or branch resumption PSK is invalid.
+      check(id.pskType !== PSKType.resumption || id.usage === ResumptionPSKUsage.application, 'psk-usage', 'a PreSharedKey proposal may carry only an application resumption PSK (§11.2, §11.3)');
       return;
+    }
     case ProposalType.external_init:
       throw new MlsError('external-init-proposal', 'ExternalInit is only valid inside an external commit (§12.1.6)');
     case ProposalType.group_context_extensions:
