@@ -267,6 +267,26 @@ function nodeDh(name: DhName): DhGroup {
   };
 }
 
+/**
+ * crypto.verify in its callback form runs on libuv's thread pool: a caller that starts many verifications
+ * at once (joining a group checks every leaf signature, RFC 9420 §12.4.3.1) gets them in parallel and off
+ * its own thread. Any error (a malformed signature or key) is a failed verification, as in the sync form.
+ */
+function verifyOffThread(
+  algorithm: string | null,
+  msg: Uint8Array,
+  key: nc.KeyObject | nc.VerifyKeyObjectInput,
+  sig: Uint8Array,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      nc.verify(algorithm, msg, key, sig, (err, ok) => resolve(err ? false : ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 function nodeSignature(name: SignatureName): SignatureScheme {
   const params = SIGNATURE_PARAMS[name];
   const privKeys = new PrivateKeyCache<nc.KeyObject>();
@@ -291,7 +311,7 @@ function nodeSignature(name: SignatureName): SignatureScheme {
         } catch {
           return false;
         }
-        return nc.verify(null, msg, key, sig);
+        return verifyOffThread(null, msg, key, sig);
       },
       publicKeyFromPrivate: async (sk) => rawOkpPublic(await priv(sk), params.publicKeyLength),
     };
@@ -321,7 +341,7 @@ function nodeSignature(name: SignatureName): SignatureScheme {
       } catch {
         return false;
       }
-      return nc.verify(digest, msg, { key, dsaEncoding: 'der' }, sig);
+      return verifyOffThread(digest, msg, { key, dsaEncoding: 'der' }, sig);
     },
     async publicKeyFromPrivate(sk) {
       const e = nc.createECDH(NODE_CURVE[curve]);
