@@ -27,6 +27,9 @@ import { encodeLeafNodeTBS, LeafNodeSource, type LeafNode } from './wire/leafNod
 import { NodeType, type Node } from './wire/node.js';
 import type { UpdatePath, UpdatePathNode } from './wire/updatePath.js';
 
+/** Path-secret encryptions in flight at once when creating an UpdatePath. */
+export const ENCRYPT_BATCH = 64;
+
 /** HPKE key pairs a member holds for tree nodes (node index -> pair), its own leaf included. */
 export type PathKeys = Record<number, { privateKey: Uint8Array; publicKey: Uint8Array }>;
 
@@ -128,9 +131,18 @@ export async function createUpdatePath(
   for (let i = 0; i < fdp.length; i++) {
     const p = fdp[i]!;
     const ps = pathSecrets.get(p)!;
-    const encryptedPathSecret = [];
-    for (const r of recipients[i]!) {
-      encryptedPathSecret.push(await encryptWithLabel(suite, publicKeyAt(t, r)!, 'UpdatePathNode', context, ps));
+    // ENCRYPT_BATCH encryptions in flight: a backend that works off the main thread (WebCrypto)
+    // runs them in parallel; a synchronous one runs them in order. Results stay in recipient order.
+    const res = recipients[i]!;
+    const encryptedPathSecret: UpdatePathNode['encryptedPathSecret'] = [];
+    for (let k = 0; k < res.length; k += ENCRYPT_BATCH) {
+      const batch = res.slice(k, k + ENCRYPT_BATCH).map((r) => encryptWithLabel(suite, publicKeyAt(t, r)!, 'UpdatePathNode', context, ps));
+      try {
+        encryptedPathSecret.push(...(await Promise.all(batch)));
+      } catch (e) {
+        for (const b of batch) b.catch(() => {});
+        throw e;
+      }
     }
     nodes.push({ encryptionKey: keys[p]!.publicKey, encryptedPathSecret });
   }

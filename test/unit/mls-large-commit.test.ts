@@ -134,13 +134,23 @@ test('one commit with 2000 Adds: committer, existing member and newcomers agree;
   assert.deepEqual(b.kind === 'commit' ? b.addedLeaves : [], c.addedLeaves);
 
   // Newcomers join by the Welcome (full §12.4.3.1 join, tree of 2002 leaves validated): first,
-  // middle and last.
-  for (const i of [0, N / 2, N - 1]) {
+  // middle, one at leaf 1500 and the last.
+  const joined = new Map<number, mls.GroupState>();
+  for (const i of [0, N / 2, 1498, N - 1]) {
     const s = await mls.joinWelcome({ welcome: c.welcome!, keyPackagePrivate: kps[i]!.private, crypto });
     assert.equal(toHex(mls.epochAuthenticator(s)), ea, `newcomer ${i}`);
     assert.equal(mls.ownLeafIndex(s), i + 2);
     assert.equal(toHex(await mls.exporter(s, 'SFrame 1.0 Base Key', new Uint8Array(0), 16, { crypto })), toHex(await mls.exporter(next, 'SFrame 1.0 Base Key', new Uint8Array(0), 16, { crypto })));
+    joined.set(i + 2, s);
   }
+  // The last newcomer (leaf 2001) commits: the right half has only blank parents, so one copath
+  // node resolves to the 512 leaves 1024..1535 (path secrets encrypted in several batches, order
+  // kept). Leaf 1500 decrypts from the middle of that list, Bob from Alice's node.
+  const last = await mls.createCommit(joined.get(N + 1)!, { crypto });
+  const lastEa = toHex(mls.epochAuthenticator(last.pendingState));
+  assert.equal(toHex(mls.epochAuthenticator((await mls.processMessage(joined.get(1500)!, last.commit, { crypto })).newState)), lastEa);
+  assert.equal(toHex(mls.epochAuthenticator((await mls.processMessage(b.newState, last.commit, { crypto })).newState)), lastEa);
+  assert.equal(toHex(mls.epochAuthenticator((await mls.processMessage(next, last.commit, { crypto })).newState)), lastEa);
   // Every newcomer: exactly one EncryptedGroupSecrets under its KeyPackageRef, opening to the same
   // joiner_secret (the three full joins above show that secret yields the epoch), with a path
   // secret that derives the public key the tree holds at its lowest common ancestor with Alice.
