@@ -310,13 +310,16 @@ export async function treeHashExcluding(suite: CipherSuite, tree: RatchetTree, x
 //   struct { HPKEPublicKey encryption_key; opaque parent_hash<V>; opaque original_sibling_tree_hash<V>; } ParentHashInput;
 
 export async function parentHash(suite: CipherSuite, encryptionKey: Uint8Array, parentHashOfP: Uint8Array, originalSiblingTreeHash: Uint8Array): Promise<Uint8Array> {
-  return suite.hash.digest(
-    encode((w) => {
-      w.varBytes(encryptionKey);
-      w.varBytes(parentHashOfP);
-      w.varBytes(originalSiblingTreeHash);
-    }),
-  );
+  return suite.hash.digest(parentHashInputBytes(encryptionKey, parentHashOfP, originalSiblingTreeHash));
+}
+
+/** ParentHashInput bytes (§7.9). */
+function parentHashInputBytes(encryptionKey: Uint8Array, parentHashOfP: Uint8Array, originalSiblingTreeHash: Uint8Array): Uint8Array {
+  return encode((w) => {
+    w.varBytes(encryptionKey);
+    w.varBytes(parentHashOfP);
+    w.varBytes(originalSiblingTreeHash);
+  });
 }
 
 /**
@@ -324,11 +327,11 @@ export async function parentHash(suite: CipherSuite, encryptionKey: Uint8Array, 
  * The original sibling tree hash is the cached tree hash of S unless one of P's unmerged leaves
  * lies below S.
  */
-async function parentHashOf(suite: CipherSuite, tree: RatchetTree, pn: ParentNode, s: NodeIndex): Promise<Uint8Array> {
+function parentHashOf(suite: CipherSuite, tree: RatchetTree, pn: ParentNode, s: NodeIndex): Promise<Uint8Array> {
   const [lo, hi] = tm.leafRange(s);
   const cached = tree.hashes[s];
-  const sib = cached && !pn.unmergedLeaves.some((l) => l >= lo && l <= hi) ? cached : await treeHashExcluding(suite, tree, s, pn.unmergedLeaves);
-  return parentHash(suite, pn.encryptionKey, pn.parentHash, sib);
+  if (cached && !pn.unmergedLeaves.some((l) => l >= lo && l <= hi)) return suite.hash.digest(parentHashInputBytes(pn.encryptionKey, pn.parentHash, cached));
+  return treeHashExcluding(suite, tree, s, pn.unmergedLeaves).then((sib) => parentHash(suite, pn.encryptionKey, pn.parentHash, sib));
 }
 
 function parentHashField(node: Node): Uint8Array | undefined {
@@ -380,20 +383,26 @@ export async function verifyParentHashes(suite: CipherSuite, tree: RatchetTree):
     if (!pn) continue;
     const l = tm.left(p);
     const r = tm.right(p);
+    // The candidate found synchronously below each child; one hash per candidate.
+    const viaLeft = parentHashCandidate(tree, pn, l, res);
+    const viaRight = parentHashCandidate(tree, pn, r, res);
     let found = 0;
-    if (await parentHashValidVia(suite, tree, pn, l, r, res)) found++;
-    if (await parentHashValidVia(suite, tree, pn, r, l, res)) found++;
+    if (viaLeft && equal(viaLeft, await parentHashOf(suite, tree, pn, r))) found++;
+    if (viaRight && equal(viaRight, await parentHashOf(suite, tree, pn, l))) found++;
     if (found !== 1) throw new MlsError('parent-hash-invalid', `parent node ${p} is not parent-hash valid (§7.9.2), ${found} chains`);
   }
 }
 
-/** Whether parent P has a descendant D below its child c whose parent_hash is valid w.r.t. P (copath child s). */
-async function parentHashValidVia(suite: CipherSuite, tree: RatchetTree, pn: ParentNode, c: NodeIndex, s: NodeIndex, res: NodeIndex[]): Promise<boolean> {
+/**
+ * The parent_hash field of the one descendant D below child c of parent P that could be valid
+ * w.r.t. P (D in resolution(c), resolution(c) minus {D} = P's unmerged leaves below c), if any.
+ */
+function parentHashCandidate(tree: RatchetTree, pn: ParentNode, c: NodeIndex, res: NodeIndex[]): Uint8Array | undefined {
   const [lo, hi] = tm.leafRange(c);
   let unmergedInC = 0;
   for (const u of pn.unmergedLeaves) if (u >= lo && u <= hi) unmergedInC++;
   res.length = 0;
-  if (!resolveUpTo(tree, c, unmergedInC + 1, res) || res.length !== unmergedInC + 1) return false;
+  if (!resolveUpTo(tree, c, unmergedInC + 1, res) || res.length !== unmergedInC + 1) return undefined;
   let d: NodeIndex | undefined = res[0];
   if (unmergedInC > 0) {
     // resolution(C) minus P's unmerged leaves below C must leave exactly one node: D.
@@ -402,14 +411,11 @@ async function parentHashValidVia(suite: CipherSuite, tree: RatchetTree, pn: Par
     d = undefined;
     for (const y of res) {
       if (unmerged.has(y)) continue;
-      if (d !== undefined) return false;
+      if (d !== undefined) return undefined;
       d = y;
     }
   }
-  if (d === undefined) return false;
-  const field = parentHashField(tree.nodes[d]!);
-  if (!field) return false;
-  return equal(field, await parentHashOf(suite, tree, pn, s));
+  return d === undefined ? undefined : parentHashField(tree.nodes[d]!);
 }
 
 /**
