@@ -9,12 +9,17 @@ import type { FrameCipher, UnprotectResult } from './cipher.js';
 export const GRACE_MS = 3000;
 /** How long a frame of a not-yet-installed epoch waits for its key (commit still on its way). */
 export const HOLD_MS = 1500;
-export const HOLD_MAX_FRAMES = 512;
+/**
+ * Room-sized hold budget: every remote stream's frames for HOLD_MS while this member is still processing the
+ * commit (e.g. 21 senders x (50 audio + 30 video) frames/s x 1.5 s = 2520 frames), bounded in bytes too.
+ */
+export const HOLD_MAX_FRAMES = 4096;
+export const HOLD_MAX_BYTES = 16 * 1024 * 1024;
 /** KID epoch bits E (RFC 9605 §5.2): 2^E epochs are held at most. */
 export const EPOCH_BITS = 4;
 
 export function createFrameCipher(): FrameCipher {
-  const bridge = new KeyBridge({ epochBits: EPOCH_BITS, graceMs: GRACE_MS, holdMs: HOLD_MS, holdMaxFrames: HOLD_MAX_FRAMES });
+  const bridge = new KeyBridge({ epochBits: EPOCH_BITS, graceMs: GRACE_MS, holdMs: HOLD_MS, holdMaxFrames: HOLD_MAX_FRAMES, holdMaxBytes: HOLD_MAX_BYTES });
 
   return {
     currentEpoch: () => bridge.currentEpoch ?? null,

@@ -23,6 +23,13 @@ export interface MediaOptions {
 
 type Notify = <K extends keyof Notifications>(peerId: string, type: K, body: Notifications[K]) => void;
 
+export interface SimulcastState {
+  /** One entry per RTP stream the SFU receives for the producer (per simulcast layer), sorted by rid. */
+  streams: { rid: string | null; bitrate: number; score: number }[];
+  currentLayers: { spatialLayer: number; temporalLayer?: number } | null;
+  preferredLayers: { spatialLayer: number; temporalLayer?: number } | null;
+}
+
 interface MediaPeer {
   transports: Map<string, types.WebRtcTransport | types.PlainTransport>;
   producers: Map<string, types.Producer>;
@@ -228,6 +235,24 @@ export class MediaRoom {
   async requestKeyFrame(peerId: string, consumerId: string): Promise<void> {
     const c = this.#consumer(peerId, consumerId);
     await mediaCall(() => c.requestKeyFrame());
+  }
+
+  /**
+   * Simulcast as the SFU sees it, for tests and diagnostics: the producer's incoming RTP streams (one per
+   * layer the sender is actually sending, with its bitrate) and, for `consumerPeerId`'s consumer of it, the
+   * layers mediasoup forwards now and the preferred ones. Null when the producer or consumer is gone.
+   */
+  async simulcastState(consumerPeerId: string, producerId: string): Promise<SimulcastState | null> {
+    let producer: types.Producer | undefined;
+    for (const peer of this.#peers.values()) producer ??= peer.producers.get(producerId);
+    const consumer = [...(this.#peers.get(consumerPeerId)?.consumers.values() ?? [])].find((c) => c.producerId === producerId);
+    if (!producer || producer.closed || !consumer || consumer.closed) return null;
+    const stats = await mediaCall(() => producer.getStats());
+    const streams = stats
+      .filter((s) => s.type === 'inbound-rtp')
+      .map((s) => ({ rid: s.rid ?? null, bitrate: s.bitrate, score: s.score }))
+      .sort((a, b) => String(a.rid).localeCompare(String(b.rid)));
+    return { streams, currentLayers: consumer.currentLayers ?? null, preferredLayers: consumer.preferredLayers ?? null };
   }
 
   closeProducer(peerId: string, producerId: string): void {

@@ -47,6 +47,7 @@ export const DEFAULT_EPOCH_BITS = 4;
 export const DEFAULT_GRACE_MS = 2000;
 export const DEFAULT_HOLD_MS = 500;
 export const DEFAULT_HOLD_MAX_FRAMES = 256;
+export const DEFAULT_HOLD_MAX_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_COUNTER_BLOCK = 1024;
 
 export interface KeyBridgeOptions {
@@ -62,6 +63,12 @@ export interface KeyBridgeOptions {
   holdMs?: number;
   /** Most frames held at once; on overflow the oldest held frame is dropped (default 256; 0 disables holding). */
   holdMaxFrames?: number;
+  /**
+   * Most bytes (frame + metadata) held at once; on overflow the oldest held frames are dropped (default 8 MiB).
+   * A frame larger than this is never held. Size both limits for the room: every remote stream's frames for
+   * holdMs (e.g. 21 senders x 50 audio frames/s x 1.5 s = 1575 frames).
+   */
+  holdMaxBytes?: number;
   /** Per-KID anti-replay window in CTR values (default 128). */
   replayWindow?: number;
   /** Time source and timers (tests inject a ManualClock). */
@@ -83,7 +90,7 @@ export interface InstallEpochOptions {
 export type DropReason =
   /** The frame's epoch was not installed within holdMs. */
   | 'unknown-epoch-timeout'
-  /** More than holdMaxFrames frames were held; the oldest was dropped. */
+  /** More than holdMaxFrames frames (or holdMaxBytes bytes) were held; the oldest was dropped. */
   | 'hold-overflow'
   /** The frame's epoch was removed (grace period over, or replaced by an epoch with the same low bits). */
   | 'expired-epoch'
@@ -126,6 +133,8 @@ export interface KeyBridgeStats {
   dropped: Record<DropReason, number>;
   /** Frames currently held. */
   heldNow: number;
+  /** Bytes (frame + metadata) currently held. */
+  heldBytesNow: number;
   /** Installed epochs, ascending. */
   epochs: bigint[];
   currentEpoch: bigint | null;
@@ -157,6 +166,8 @@ interface HeldFrame {
   readonly metadata: Uint8Array;
   readonly header: SFrameHeader;
   readonly slot: number;
+  /** frame.length + metadata.length, counted against holdMaxBytes. */
+  readonly bytes: number;
   readonly resolve: (r: DecryptResult) => void;
   timer: unknown;
 }
@@ -188,6 +199,7 @@ export class KeyBridge {
   readonly graceMs: number;
   readonly holdMs: number;
   readonly holdMaxFrames: number;
+  readonly holdMaxBytes: number;
   readonly replayWindow: number;
   readonly #clock: Clock;
   readonly #store: CounterStore | undefined;
@@ -198,6 +210,8 @@ export class KeyBridge {
   #current: EpochState | undefined;
   #firstEpoch: bigint | undefined;
   #held: HeldFrame[] = [];
+  /** Bytes (frame + metadata) of the frames in #held. */
+  #heldBytes = 0;
   /** Fingerprints of epochs this bridge has encrypted under (guards re-installation without a store). */
   readonly #encryptedUnder = new Set<string>();
   #closed = false;
@@ -230,6 +244,8 @@ export class KeyBridge {
     this.holdMs = nonNegativeMs(options.holdMs, 'options.holdMs', DEFAULT_HOLD_MS);
     this.holdMaxFrames = options.holdMaxFrames ?? DEFAULT_HOLD_MAX_FRAMES;
     assertInt(this.holdMaxFrames, 'options.holdMaxFrames', 0, 1 << 20);
+    this.holdMaxBytes = options.holdMaxBytes ?? DEFAULT_HOLD_MAX_BYTES;
+    assertInt(this.holdMaxBytes, 'options.holdMaxBytes', 0, 2 ** 31);
     this.replayWindow = options.replayWindow ?? DEFAULT_REPLAY_WINDOW;
     this.#clock = options.clock ?? systemClock;
     this.#store = options.counterStore;
@@ -395,6 +411,7 @@ export class KeyBridge {
       malformed: this.#malformed,
       dropped: { ...this.#dropped },
       heldNow: this.#held.length,
+      heldBytesNow: this.#heldBytes,
       epochs: [...this.#bySlot.values()].map((e) => e.epoch).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
       currentEpoch: this.#current?.epoch ?? null,
     };
@@ -406,6 +423,7 @@ export class KeyBridge {
     this.#closed = true;
     const held = this.#held;
     this.#held = [];
+    this.#heldBytes = 0;
     for (const h of held) {
       this.#clock.clearTimer(h.timer);
       h.resolve(this.#drop('closed'));
@@ -459,21 +477,26 @@ export class KeyBridge {
   }
 
   #hold(frame: Uint8Array, metadata: Uint8Array, header: SFrameHeader, slot: number): Promise<DecryptResult> {
-    if (this.holdMaxFrames === 0) return Promise.resolve(this.#drop('hold-overflow'));
+    const bytes = frame.length + metadata.length;
+    if (this.holdMaxFrames === 0 || bytes > this.holdMaxBytes) return Promise.resolve(this.#drop('hold-overflow'));
     return new Promise<DecryptResult>((resolve) => {
-      while (this.#held.length >= this.holdMaxFrames) {
+      // Oldest first: the frames most likely to time out anyway make room for the newest.
+      while (this.#held.length >= this.holdMaxFrames || this.#heldBytes + bytes > this.holdMaxBytes) {
         const oldest = this.#held.shift()!;
+        this.#heldBytes -= oldest.bytes;
         this.#clock.clearTimer(oldest.timer);
         oldest.resolve(this.#drop('hold-overflow'));
       }
-      const h: HeldFrame = { frame, metadata, header, slot, resolve, timer: undefined };
+      const h: HeldFrame = { frame, metadata, header, slot, bytes, resolve, timer: undefined };
       h.timer = this.#clock.setTimer(() => {
         const i = this.#held.indexOf(h);
         if (i < 0) return;
         this.#held.splice(i, 1);
+        this.#heldBytes -= h.bytes;
         resolve(this.#drop('unknown-epoch-timeout'));
       }, this.holdMs);
       this.#held.push(h);
+      this.#heldBytes += bytes;
     });
   }
 
@@ -496,6 +519,7 @@ export class KeyBridge {
       }
     }
     this.#held = kept;
+    this.#heldBytes = kept.reduce((n, h) => n + h.bytes, 0);
     if (released.length === 0) return;
     for (const h of released) this.#clock.clearTimer(h.timer);
     const drain = (async () => {

@@ -266,27 +266,50 @@ describe('e2e call (Chromium, real server)', { concurrency: false }, () => {
         daveId,
         spatial,
       );
-    // The top layer first; its width is what "high" means on this machine (under CPU pressure the sender's
-    // encoder scales every layer down, so sizes are compared with each other, not with 640).
-    await setLayer(2);
-    await waitUntil('Alice renders Dave on the top layer', 20_000, async () => (await sizeOfDave()).width > 0, describeAll);
-    await sleep(3000);
+    // What the SFU sees: the RTP streams (layers) Dave's encoder really sends, and the layers mediasoup forwards
+    // to Alice. The encoder decides how many layers it sends (Chromium sends two for a 640x480 camera, and fewer
+    // while bandwidth estimation ramps up or the CPU is overloaded), so the test first waits for two layers to
+    // arrive and then switches between the lowest and the highest that arrive; sizes are compared with each
+    // other, not with 640.
+    const room = server.app.hub.rooms.get(ROOM)!;
+    const aliceId = (await status(alice))!.memberId;
+    const daveVideo = (await status(alice))!.consumers.find((c) => c.memberId === daveId && c.kind === 'video');
+    assert.ok(daveVideo, 'Alice consumes Dave\'s video');
+    const sfu = async () => {
+      const st = await room.media!.simulcastState(aliceId, daveVideo.producerId);
+      assert.ok(st, 'the SFU has Dave\'s video producer and Alice\'s consumer of it');
+      return st;
+    };
+    const describeSfu = async (): Promise<string> => `SFU: ${JSON.stringify(await sfu())}\n${await describeAll()}`;
+    // mediasoup-client names the encodings r0 (lowest) to r2; a layer counts as sent while its bitrate is > 0.
+    let layersSent: number[] = [];
+    await waitUntil('Dave\'s encoder sends at least two simulcast layers to the SFU', 45_000, async () => {
+      layersSent = (await sfu()).streams.filter((x) => x.bitrate > 0 && x.rid !== null).map((x) => Number(/\d+$/.exec(x.rid!)?.[0] ?? NaN)).filter((n) => Number.isInteger(n));
+      return layersSent.length >= 2;
+    }, describeSfu);
+    const top = Math.max(...layersSent);
+    const bottom = Math.min(...layersSent);
+    const onLayer = async (spatial: number): Promise<boolean> => (await sfu()).currentLayers?.spatialLayer === spatial;
+    await setLayer(top);
+    await waitUntil(`the SFU forwards Dave's layer ${top} to Alice, and Alice renders it`, 20_000, async () => (await onLayer(top)) && (await sizeOfDave()).width > 0, describeSfu);
+    // The decoder reports the new size once the first frame of the layer is decoded.
+    await sleep(1500);
     const hi = await sizeOfDave();
     await screenshot(alice, '6-simulcast-high-Alice');
-    await setLayer(0);
-    await waitUntil(`Alice sees Dave on the lowest layer (narrower than ${hi.width})`, 20_000, async () => {
+    await setLayer(bottom);
+    await waitUntil(`Alice sees Dave on layer ${bottom} (narrower than ${hi.width})`, 20_000, async () => {
       const d = await sizeOfDave();
-      return d.width > 0 && d.width < hi.width;
-    }, describeAll);
+      return (await onLayer(bottom)) && d.width > 0 && d.width < hi.width;
+    }, describeSfu);
     const low1 = await sizeOfDave();
     await sleep(1500);
     const low2 = await sizeOfDave();
-    console.log(`# e2e step 6: Dave's video at Alice: top layer ${hi.width} px wide, lowest layer ${low2.width} px`);
+    console.log(`# e2e step 6: Dave sends layers ${layersSent.join(',')}; his video at Alice: layer ${top} ${hi.width} px wide, layer ${bottom} ${low2.width} px`);
     assert.ok(low2.decrypted > low1.decrypted, 'still decrypting on the low layer');
     assert.ok(low2.frames > low1.frames, 'still rendering on the low layer');
     await screenshot(alice, '6-simulcast-low-Alice');
-    await setLayer(2);
-    await waitUntil('Alice sees Dave back on a wider layer', 20_000, async () => (await sizeOfDave()).width > low2.width, describeAll);
+    await setLayer(top);
+    await waitUntil('Alice sees Dave back on a wider layer', 20_000, async () => (await sizeOfDave()).width > low2.width, describeSfu);
     const high = await sizeOfDave();
     assert.equal(high.failures, 0, 'no decryption failures across layer switches');
   });

@@ -193,7 +193,15 @@ describe('load test run: 2 browsers + 20 synthetic, 15 s, churn', () => {
   });
 
   test('no frames lost per rotation', () => {
-    assert.equal(r.framesLostPerRotation.total, 0, JSON.stringify(r.framesLostPerRotation));
+    // On failure, say who lost what under which rotation (and how long that rotation took), so a CI log is
+    // enough to tell a slow receiver (unknown-epoch after the hold) from a key mismatch (auth-failed).
+    const who = r.participants
+      .filter((p) => Object.values(p.lost).some((n) => n > 0))
+      .map((p) => `${p.id}(${p.kind}, joined ${p.joinedMs ?? '-'} ms, left ${p.left ? `${p.left.how} at ${p.left.atMs} ms` : '-'}): ${JSON.stringify(p.lost)}`);
+    const rotations = r.epochList
+      .filter((e) => e.framesLost > 0)
+      .map((e) => `epoch ${e.epoch} (+${e.added.join(',')} -${e.removed.join(',')}): converged ${e.convergenceMs ?? '-'} ms, lost ${JSON.stringify(e.lostByReason)}`);
+    assert.equal(r.framesLostPerRotation.total, 0, [JSON.stringify(r.framesLostPerRotation), ...who, ...rotations].join('\n'));
     assert.equal(r.checks.noFramesLost, true);
   });
 

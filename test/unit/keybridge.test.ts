@@ -221,6 +221,36 @@ test('hold expiry and overflow: dropped and counted, never lost silently', async
   bob.close();
 });
 
+
+test('held frames are bounded in bytes too: the oldest make room, a frame over the budget is never held', async () => {
+  const clock = new ManualClock();
+  const alice = bridge(clock);
+  // Each frame below is 1000 plaintext bytes plus the SFrame header and tag, so about 1020 bytes.
+  const bob = bridge(clock, { holdMs: 500, holdMaxFrames: 100, holdMaxBytes: 2500 });
+  alice.installEpoch(5n, key(5), 2, 0);
+  bob.installEpoch(4n, key(4), 2, 1);
+  const frames = [];
+  for (let i = 0; i < 3; i++) frames.push(await alice.encrypt(0, new Uint8Array(1000).fill(i)));
+  const big = await alice.encrypt(0, new Uint8Array(3000));
+  const pending = frames.map((f) => bob.decrypt(f));
+  // Three frames of ~1020 bytes into 2500 bytes: the oldest goes at once.
+  fails(await pending[0]!, 'hold-overflow');
+  const s = bob.stats();
+  assert.equal(s.heldNow, 2);
+  assert.equal(s.heldBytesNow, frames[1]!.length + frames[2]!.length);
+  fails(await bob.decrypt(big), 'hold-overflow');
+  assert.equal(bob.stats().heldNow, 2, 'an oversize frame displaces nothing');
+  // The epoch arrives: the two held frames decrypt, in order, and the budget is free again.
+  bob.installEpoch(5n, key(5), 2, 1);
+  const r1 = await pending[1]!;
+  const r2 = await pending[2]!;
+  assert.ok(r1.ok && r2.ok && r1.held && r2.held);
+  assert.deepEqual([r1.frame[0], r2.frame[0]], [1, 2]);
+  assert.equal(bob.stats().heldBytesNow, 0);
+  assert.throws(() => new KeyBridge({ holdMaxBytes: -1 }), RangeError);
+  alice.close();
+  bob.close();
+});
 test('a removed member cannot decrypt frames of a later epoch, and its old keys stop working after the grace period', async () => {
   const clock = new ManualClock();
   const alice = bridge(clock);
