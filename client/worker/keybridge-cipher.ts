@@ -11,9 +11,10 @@ export const GRACE_MS = 3000;
 export const HOLD_MS = 1500;
 /**
  * Room-sized hold budget: every remote stream's frames for HOLD_MS while this member is still processing the
- * commit (e.g. 21 senders x (50 audio + 30 video) frames/s x 1.5 s = 2520 frames), bounded in bytes too.
+ * commit (e.g. 21 senders x (50 audio + 30 video) frames/s x 1.5 s = 2520 frames; 200 senders of audio alone
+ * 15,000), bounded in bytes too: the byte budget is what limits memory.
  */
-export const HOLD_MAX_FRAMES = 4096;
+export const HOLD_MAX_FRAMES = 16384;
 export const HOLD_MAX_BYTES = 16 * 1024 * 1024;
 /** KID epoch bits E (RFC 9605 §5.2): 2^E epochs are held at most. */
 export const EPOCH_BITS = 4;

@@ -101,7 +101,7 @@ export class SyntheticParticipant {
   constructor(cfg: ParticipantConfig, host: ParticipantHost) {
     this.cfg = cfg;
     this.#host = host;
-    this.#bridge = new KeyBridge({ backend: nodeSFrameBackend, epochBits: EPOCH_BITS, graceMs: cfg.graceMs, holdMs: cfg.holdMs, holdMaxFrames: 4096, holdMaxBytes: 16 * 1024 * 1024 });
+    this.#bridge = new KeyBridge({ backend: nodeSFrameBackend, epochBits: EPOCH_BITS, graceMs: cfg.graceMs, holdMs: cfg.holdMs, holdMaxFrames: 16384, holdMaxBytes: 16 * 1024 * 1024 });
   }
 
   get joined(): boolean {
