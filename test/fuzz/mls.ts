@@ -17,6 +17,7 @@
 //
 // `npx tsx test/fuzz/mls.ts [casesPerDecoder] [seed]` (default 100000, 1); node --expose-gc makes
 // the heap-growth figure exact.
+import { heapUsed, mutateBytes, prng } from './common.js';
 import { equal, fromHex, toHex, utf8 } from '../../shared/bytes/index.js';
 import { CodecError, decode, encode, Reader, type Writer } from '../../shared/codec/index.js';
 import { getCipherSuite } from '../../shared/crypto/index.js';
@@ -98,18 +99,6 @@ export interface MlsFuzzOptions {
 // ---------------------------------------------------------------------------------------------
 // PRNG and mutations
 
-/** mulberry32: small, fast, seeded PRNG (reproducible runs). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Length-field bombs and reserved patterns written over a random position (§2.1.2 varints, u32 counts). */
 const BOMBS: Uint8Array[] = [
   Uint8Array.of(0xbf, 0xff, 0xff, 0xff), // varint 2^30 - 1
@@ -128,16 +117,14 @@ function mutate(rand: () => number, src: Uint8Array, pool: readonly Uint8Array[]
   const int = (n: number) => Math.floor(rand() * n);
   const out = src.slice();
   switch (int(13)) {
-    case 0: // flip one bit
-      if (out.length > 0) out[int(out.length)]! ^= 1 << int(8);
-      return out;
-    case 1: // random byte
-      if (out.length > 0) out[int(out.length)] = int(256);
-      return out;
-    case 2: // truncate
-      return out.subarray(0, int(out.length + 1));
-    case 3: // append random bytes
-      return Uint8Array.from([...out, ...Array.from({ length: 1 + int(8) }, () => int(256))]);
+    case 0:
+      return mutateBytes('flip', rand, out, 0, 0);
+    case 1:
+      return mutateBytes('byte', rand, out, 0, 0);
+    case 2:
+      return mutateBytes('truncate', rand, out, 0, 0);
+    case 3:
+      return mutateBytes('append', rand, out, 0, 0);
     case 4: // delete a run
       if (out.length === 0) return out;
       {
@@ -145,14 +132,10 @@ function mutate(rand: () => number, src: Uint8Array, pool: readonly Uint8Array[]
         const n = 1 + int(Math.min(16, out.length - i));
         return Uint8Array.from([...out.subarray(0, i), ...out.subarray(i + n)]);
       }
-    case 5: // insert a byte
-      {
-        const i = int(out.length + 1);
-        return Uint8Array.from([...out.subarray(0, i), int(256), ...out.subarray(i)]);
-      }
-    case 6: // several flips
-      for (let k = 0; k < 1 + int(6) && out.length > 0; k++) out[int(out.length)]! ^= 1 << int(8);
-      return out;
+    case 5:
+      return mutateBytes('insert', rand, out, 0, 0);
+    case 6:
+      return mutateBytes('flips', rand, out, 6, 0);
     case 7: // overwrite with a length bomb / reserved pattern
     case 8: {
       const b = BOMBS[int(BOMBS.length)]!;
@@ -180,8 +163,8 @@ function mutate(rand: () => number, src: Uint8Array, pool: readonly Uint8Array[]
       out.fill(0, i, i + 1 + int(8));
       return out;
     }
-    default: // fully random input
-      return Uint8Array.from({ length: int(64) }, () => int(256));
+    default:
+      return mutateBytes('random', rand, out, 0, 64);
   }
 }
 
@@ -657,10 +640,6 @@ function processingTargets(g: LiveGroup): Target[] {
 
 // ---------------------------------------------------------------------------------------------
 
-function heapUsed(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed;
-}
 
 /**
  * Runs `casesPerDecoder` cases against every decoder target (and a weighted share against the

@@ -1,6 +1,7 @@
 // Fuzzing SFrame header decoding, unprotect and the key bridge's decrypt with random and mutated inputs seeded
 // from the RFC 9605 vectors. Every outcome must be a typed SFrameError (or a clean DecryptResult), never a crash,
 // an untyped exception, a non-canonical header that decodes, or a forged frame that decrypts.
+import { heapUsed, mutateBytes, prng } from './common.js';
 import { equal, fromHex as fromHexSafe, toHex } from '../../shared/bytes/index.js';
 import { KeyBridge, ManualClock } from '../../shared/keybridge/index.js';
 import {
@@ -30,10 +31,6 @@ export interface FuzzReport {
   seconds: number;
 }
 
-function heapUsed(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed;
-}
 
 const UNPROTECT_CODES: ReadonlySet<SFrameErrorCode> = new Set([
   'malformed-header',
@@ -43,33 +40,19 @@ const UNPROTECT_CODES: ReadonlySet<SFrameErrorCode> = new Set([
   'replay',
 ]);
 
-/** mulberry32: small, fast, seeded PRNG (reproducible runs). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function mutate(rand: () => number, src: Uint8Array): Uint8Array {
   const int = (n: number) => Math.floor(rand() * n);
   const op = int(9);
   const out = src.slice();
   switch (op) {
-    case 0: // flip one bit
-      if (out.length > 0) out[int(out.length)]! ^= 1 << int(8);
-      return out;
-    case 1: // random byte
-      if (out.length > 0) out[int(out.length)] = int(256);
-      return out;
-    case 2: // truncate
-      return out.subarray(0, int(out.length + 1));
-    case 3: // append random bytes
-      return Uint8Array.from([...out, ...Array.from({ length: 1 + int(8) }, () => int(256))]);
+    case 0:
+      return mutateBytes('flip', rand, out, 0, 0);
+    case 1:
+      return mutateBytes('byte', rand, out, 0, 0);
+    case 2:
+      return mutateBytes('truncate', rand, out, 0, 0);
+    case 3:
+      return mutateBytes('append', rand, out, 0, 0);
     case 4: // random config byte
       if (out.length > 0) out[0] = int(256);
       return out;
@@ -79,16 +62,12 @@ function mutate(rand: () => number, src: Uint8Array): Uint8Array {
         const i = int(out.length);
         return Uint8Array.from([...out.subarray(0, i), ...out.subarray(i + 1)]);
       }
-    case 6: // insert a byte
-      {
-        const i = int(out.length + 1);
-        return Uint8Array.from([...out.subarray(0, i), int(256), ...out.subarray(i)]);
-      }
-    case 7: // several flips
-      for (let k = 0; k < 1 + int(4) && out.length > 0; k++) out[int(out.length)]! ^= 1 << int(8);
-      return out;
-    default: // fully random input
-      return Uint8Array.from({ length: int(48) }, () => int(256));
+    case 6:
+      return mutateBytes('insert', rand, out, 0, 0);
+    case 7:
+      return mutateBytes('flips', rand, out, 4, 0);
+    default:
+      return mutateBytes('random', rand, out, 0, 48);
   }
 }
 

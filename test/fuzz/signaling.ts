@@ -4,6 +4,7 @@
 // 127.0.0.1). A sentinel room with real MLS members runs alongside: it must be unaffected.
 // Failures: an `internal` error (a server bug), an uncaught exception, a sentinel that moved or
 // lost its connection, unbounded state (rooms, logs) or heap growth.
+import { prng } from './common.js';
 import { existsSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -26,18 +27,6 @@ export interface FuzzReport {
   /** Heap growth over the run after GC (bytes) and wall time. */
   heapGrowth: number;
   seconds: number;
-}
-
-/** mulberry32: small seeded PRNG (reproducible runs). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gc(): void {
