@@ -1,23 +1,14 @@
-// Pieces both fuzzers use: a seeded PRNG (runs are reproducible from their seed), the heap probe, and the
-// byte-level mutations every target gets. Each fuzzer adds its own structure-aware mutations on top.
+// Pieces the fuzzers share: the seeded PRNG (test/support/prng.ts), the heap probe, and the byte-level
+// mutations every target gets. Each fuzzer adds its own structure-aware mutations on top.
 
-/** mulberry32: small, fast, seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Heap in use (after a GC when node runs with --expose-gc). */
 export function heapUsed(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().heapUsed;
 }
+
+export { prng } from '../support/prng.js';
 
 export type ByteMutation = 'flip' | 'byte' | 'truncate' | 'append' | 'insert' | 'flips' | 'random';
 

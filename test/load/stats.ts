@@ -1,5 +1,7 @@
 // Small statistics helpers: percentile summaries and a bounded sample reservoir.
 
+import { prng } from '../support/prng.js';
+
 export interface Summary {
   count: number;
   p50: number | null;
@@ -63,17 +65,8 @@ export class Reservoir {
   }
 }
 
-/** Deterministic PRNG (mulberry32) for reproducible churn choices. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, test/support/prng.ts) for reproducible churn choices. */
+export const seededRandom = prng;
 
 /** Wall clock in ms with sub-ms resolution, comparable across worker threads and (to ~1 ms) with browsers' Date.now(). */
 export function now(): number {

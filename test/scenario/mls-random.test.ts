@@ -7,6 +7,7 @@
 // (§8.5), roster and tree size; a removed member learns it was removed, its last state cannot
 // process the next epoch's messages, and its exporter output never matches a later epoch.
 // Crypto: the node:crypto backend. Run: npx tsx --test test/scenario/mls-random.test.ts
+import { prng } from '../support/prng.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toHex, utf8 } from '../../shared/bytes/index.js';
@@ -20,16 +21,6 @@ mls.setDefaultCryptoBackend(nodeCryptoProvider);
 const LABEL = 'SFrame 1.0 Base Key';
 const EMPTY = new Uint8Array(0);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The DS view of a handshake message: its epoch and whether it is a commit (PublicMessage header). */
 function header(bytes: Uint8Array): { epoch: bigint; commit: boolean } {

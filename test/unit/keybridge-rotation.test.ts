@@ -1,20 +1,11 @@
 // An in-memory call (4 members, simulated clock, jittered and reordered delivery) across two rotations, the
 // second removing a member: zero frames lost among the remaining members, and the removed member loses access.
+import { prng } from '../support/prng.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeyBridge, ManualClock, type DecryptResult } from '../../shared/keybridge/index.js';
 import { nodeSFrameBackend } from '../../server/crypto-node/sframe-node.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function baseKey(epoch: number): Uint8Array {
   return Uint8Array.from({ length: 16 }, (_, i) => (epoch * 41 + i * 3) & 0xff);

@@ -4,6 +4,7 @@
 // reach the same epoch. No timing assertions (bench/mls.ts prints figures).
 // Crypto: the WebCrypto backend (native Ed25519/X25519, fast enough for 2000 KeyPackages).
 // Run: npx tsx --test test/unit/mls-large-commit.test.ts
+import { prng } from '../support/prng.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, utf8 } from '../../shared/bytes/index.js';
@@ -34,17 +35,6 @@ function isMls(code: string) {
   };
 }
 
-/** PRNG for the randomized placement check (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fakeLeaf(i: number): LeafNode {
   return {
