@@ -688,7 +688,9 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
       leafIndex: senderLeaf,
       source: LeafNodeSource.commit,
     });
-    tree = await applyUpdatePath(suite, tree, senderLeaf, commit.path, state.groupContext.groupId);
+    // validateLeafNode just verified the leaf's LeafNodeTBS signature for (group_id, senderLeaf):
+    // applyUpdatePath does not verify the same signature a second time.
+    tree = await applyUpdatePath(suite, tree, senderLeaf, commit.path, state.groupContext.groupId, true);
     const exclude = applied.added.map((a) => a.leaf);
     const context = encodeGroupContext(epochGroupContext(state.groupContext, await treeHash(suite, tree), state.groupContext.confirmedTranscriptHash, applied.extensions));
     const r = await decryptUpdatePath(suite, tree, state.ownLeaf, senderLeaf, commit.path, pruneKeys(tree, keys), exclude, context);

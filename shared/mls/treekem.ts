@@ -153,6 +153,8 @@ export async function createUpdatePath(
  * Merges a received UpdatePath into the provisional tree (§7.5 receiver side, §12.4.2): checks
  * the node count against the sender's filtered direct path, sets the new public keys, recomputes
  * parent hashes and checks the leaf's parent_hash (§7.9.2) and signature.
+ * `leafSignatureVerified`: the caller has just verified this leaf's LeafNodeTBS signature for
+ * (groupId, sender) itself (processCommit's §7.3 validateLeafNode does), so it is not verified twice.
  */
 export async function applyUpdatePath(
   suite: CipherSuite,
@@ -160,14 +162,17 @@ export async function applyUpdatePath(
   sender: LeafIndex,
   path: UpdatePath,
   groupId: Uint8Array,
+  leafSignatureVerified = false,
 ): Promise<RatchetTree> {
   const fdp = filteredDirectPath(tree, sender);
   check(path.nodes.length === fdp.length, 'update-path-length', `UpdatePath has ${path.nodes.length} nodes, filtered direct path has ${fdp.length} (§7.6)`);
   for (const n of path.nodes) check(n.encryptionKey.length === suite.hpke.Npk, 'bad-public-key', 'UpdatePath node key has the wrong length (§5.1.1)');
   const leafNode = path.leafNode;
   check(leafNode.leafNodeSource === LeafNodeSource.commit, 'leaf-node-source', 'UpdatePath leaf_node_source must be commit (§7.3)');
-  const ok = await verifyWithLabel(suite, leafNode.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leafNode, groupId, sender), leafNode.signature);
-  check(ok, 'leaf-signature', 'UpdatePath leaf node signature does not verify (§7.3)');
+  if (!leafSignatureVerified) {
+    const ok = await verifyWithLabel(suite, leafNode.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leafNode, groupId, sender), leafNode.signature);
+    check(ok, 'leaf-signature', 'UpdatePath leaf node signature does not verify (§7.3)');
+  }
   const byNode = new Map<NodeIndex, Node | null>(tm.directPath(2 * sender, leafCount(tree)).map((p) => [p, null]));
   for (let i = 0; i < fdp.length; i++) {
     byNode.set(fdp[i]!, {
