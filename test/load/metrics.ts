@@ -86,6 +86,11 @@ export interface EpochRecord {
   late: boolean;
   /** Members that had not converged (ids, at most 10). */
   missing: string[];
+  /**
+   * The member that converged last: when it had the epoch's keys (mlsMs) and when it encrypted and decrypted
+   * under it (fullMs), both from the DS's acceptance. Tells a slow commit processor from slow media.
+   */
+  slowest: { pid: string; kind: string; mlsMs: number | null; fullMs: number } | null;
   framesLost: number;
   lostByReason: Record<LossReason, number>;
   heldSaved: number;
@@ -502,6 +507,7 @@ export class Collector {
         converged: 0,
         convergenceMs: null,
         mlsConvergenceMs: null,
+        slowest: null,
         superseded: false,
         late: false,
         missing: [],
@@ -546,6 +552,10 @@ export class Collector {
         }
         rec.converged++;
         if (c.full > deadline) late = true;
+        if (rec.slowest === null || c.full - acc.at > rec.slowest.fullMs) {
+          const r1 = (x: number) => Math.round(x * 10) / 10;
+          rec.slowest = { pid: p.pid, kind: p.kind, mlsMs: c.mls === null ? null : r1(c.mls - acc.at), fullMs: r1(c.full - acc.at) };
+        }
         worst = Math.max(worst, c.full - acc.at);
         if (p.kind === 'synthetic') worstSynthetic = Math.max(worstSynthetic, c.full - acc.at);
       }
