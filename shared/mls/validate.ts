@@ -187,9 +187,6 @@ export async function validateKeyPackage(suite: CipherSuite, kp: KeyPackage, tre
   await validateLeafNode(suite, kp.leafNode, tree, gc, index ? { groupId: gc.groupId, source: LeafNodeSource.key_package, ignoreLifetime, index } : { groupId: gc.groupId, source: LeafNodeSource.key_package, ignoreLifetime });
 }
 
-/** Leaf signatures verified concurrently when validating a whole tree. */
-export const VERIFY_BATCH = 64;
-
 /**
  * The capability checks of §7.3 that depend only on the leaf and the GroupContext: mls10, the
  * group's cipher suite, the group's required_capabilities (§11.1), every GroupContext extension,
@@ -230,6 +227,20 @@ function requiredCapabilities(gc: GroupContext): RequiredCapabilities | undefine
  * Structural checks run first so a malformed tree fails before any signature is verified.
  */
 export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: GroupContext): Promise<void> {
+  const { signatures } = await startTreeValidation(suite, tree, gc);
+  await signatures;
+}
+
+/**
+ * validateTree in two steps, for a caller with main-thread work to do while the leaf signatures
+ * are verified (an external joiner builds its UpdatePath): resolves once every check but the
+ * leaf signatures has passed (failures thrown as by validateTree, a hash failure before a
+ * signature failure); `signatures` then settles when every leaf signature is verified, rejecting
+ * with validateTree's leaf-signature error. It is already marked handled: the caller MUST await
+ * it before using the tree's contents for anything it returns, and on its own failure should
+ * await it first so a signature failure is reported as validateTree would report it.
+ */
+export async function startTreeValidation(suite: CipherSuite, tree: RatchetTree, gc: GroupContext): Promise<{ signatures: Promise<void> }> {
   checkUnmergedLeaves(tree);
   const n = leafCount(tree);
   const req = requiredCapabilities(gc);
@@ -265,39 +276,38 @@ export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: Gr
     check(!encKeys.has(ek), 'duplicate-encryption-key', `parent ${p} repeats an encryption key (§12.4.3.1)`);
     encKeys.add(ek);
   }
-  // The leaf signatures and the hashes are independent: the signatures are started first so a
-  // backend that verifies off the main thread (WebCrypto's thread pool) works on them while the
-  // tree hash and parent hashes are computed here. A hash failure is reported before a signature
-  // failure.
+  // The leaf signatures and the hashes are independent: all the signatures are started first so a
+  // backend that verifies off the main thread (node's and WebCrypto's thread pool) works on them
+  // while the tree hash and parent hashes are computed here. A hash failure is reported before a
+  // signature failure.
   const signatures = verifyLeafSignatures(suite, tree, gc.groupId);
   // Marked handled now: it may reject while the hashes are still being computed; the rejection
-  // is still thrown by the `await signatures` below.
+  // is still thrown by whoever awaits `signatures`.
   signatures.catch(() => {});
   const th = await treeHash(suite, tree);
   check(equal(th, gc.treeHash), 'tree-hash-mismatch', 'ratchet tree hash differs from the GroupContext (§12.4.3.1)');
   await verifyParentHashes(suite, tree);
-  await signatures;
+  return { signatures };
 }
 
-/** Every leaf's LeafNodeTBS signature (§7.3), VERIFY_BATCH verifications in flight at a time. */
+/**
+ * Every leaf's LeafNodeTBS signature (§7.3), all started at once: the hashing that follows runs
+ * in microtasks, so a thread pool (node's crypto.verify callbacks, WebCrypto) only receives work
+ * queued before it; verifications started in batches waited for the hashing between batches.
+ * The failure reported is the lowest failing leaf, as before.
+ */
 async function verifyLeafSignatures(suite: CipherSuite, tree: RatchetTree, groupId: Uint8Array): Promise<void> {
   const n = leafCount(tree);
-  const batch: Promise<boolean>[] = [];
-  const batchLeaves: number[] = [];
-  const settle = async () => {
-    const results = await Promise.all(batch);
-    for (let i = 0; i < results.length; i++) if (!results[i]) throw new MlsError('leaf-signature', `leaf ${batchLeaves[i]} signature does not verify (§7.3)`);
-    batch.length = 0;
-    batchLeaves.length = 0;
-  };
+  const pending: Promise<boolean>[] = [];
+  const leaves: number[] = [];
   for (let l = 0; l < n; l++) {
     const leaf = leafAt(tree, l);
     if (!leaf) continue;
-    batch.push(verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leaf, groupId, l), leaf.signature));
-    batchLeaves.push(l);
-    if (batch.length >= VERIFY_BATCH) await settle();
+    pending.push(verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leaf, groupId, l), leaf.signature));
+    leaves.push(l);
   }
-  await settle();
+  const results = await Promise.all(pending);
+  for (let i = 0; i < results.length; i++) if (!results[i]) throw new MlsError('leaf-signature', `leaf ${leaves[i]} signature does not verify (§7.3)`);
 }
 
 /**
