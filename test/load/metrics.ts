@@ -248,6 +248,17 @@ export class Collector {
     return e;
   }
 
+  /** Members (joined, not leaving) that have not installed the newest epoch yet: the room has not settled. */
+  behind(): string[] {
+    const e = this.currentEpoch;
+    const out: string[] = [];
+    for (const p of this.#p.values()) {
+      if (p.joinedAt === null || p.joinFailed !== null || p.leaveStartAt !== null || p.leftAt !== null) continue;
+      if (!p.epochs.has(e)) out.push(p.pid);
+    }
+    return out;
+  }
+
   get totals(): { enc: number; dec: number; lost: number } {
     let enc = 0;
     let dec = 0;

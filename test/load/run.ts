@@ -277,6 +277,16 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
       }
       progress();
     }
+    // Measure from a settled room: the initial joins come faster than a busy machine's members may process
+    // them, and a member still working through that backlog when churn starts is late for reasons that are not
+    // the rotation being measured (more than 2^E / 2 epochs behind, it cannot even tell old KIDs from new).
+    const settleDeadline = Math.min(setupDeadline, now() + 60_000);
+    let behind = c.behind();
+    while (behind.length > 0 && !signal?.aborted && now() < settleDeadline) {
+      await sleep(100, signal);
+      behind = c.behind();
+    }
+    if (behind.length > 0) log(`${behind.length} member(s) still behind epoch ${c.currentEpoch} when the run starts: ${behind.slice(0, 5).join(', ')}`);
     // Let media start flowing everywhere before measuring.
     if (!signal?.aborted) await sleep(o.media === 'on' || o.browsers > 0 ? 2000 : 500, signal);
 
