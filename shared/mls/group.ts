@@ -27,7 +27,7 @@ import { MAX_RESUMPTION_PSKS, suiteFor, type CryptoOption, type GroupState, type
 import { confirmedTranscriptHash, interimTranscriptHash } from './transcript.js';
 import * as tm from './treeMath.js';
 import { applyUpdatePath, createUpdatePath, decryptUpdatePath, keysFromPathSecret, pruneKeys, type LeafTemplate, type PathKeys } from './treekem.js';
-import { MemberIndex, validateLeafNode, validateTree } from './validate.js';
+import { MemberIndex, startTreeValidation, validateLeafNode, validateTree } from './validate.js';
 import { ProposalOrRefType, type Commit, type ProposalOrRef } from './wire/commit.js';
 import { CredentialType, type Credential } from './wire/credential.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
@@ -1007,38 +1007,26 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
   const suite = suiteFor(gc.cipherSuite as SuiteId, o);
   const tree0 = treeForGroupInfo(gi, o.ratchetTree);
   await verifyGroupInfoSignature(suite, gi, tree0);
-  await validateTree(suite, tree0, gc);
-  const epExt = gi.extensions.find((e) => e.extensionType === ExtensionType.external_pub);
-  check(epExt !== undefined, 'missing-external-pub', 'GroupInfo has no external_pub (§12.4.3.2)');
-  const externalPub = wrapCodec(() => decodeExternalPub(epExt.extensionData), 'external_pub');
-  const { kemOutput, secret: initSecret } = await suite.hpke.exportSender(externalPub, EMPTY, ks.EXTERNAL_INIT_LABEL, suite.kdf.Nh);
-  const self: Sender = { senderType: SenderType.new_member_commit };
-  const proposals: Proposal[] = [{ proposalType: ProposalType.external_init, externalInit: { kemOutput } }];
-  if (o.removeLeaf !== undefined) proposals.push({ proposalType: ProposalType.remove, remove: { removed: o.removeLeaf } });
-  const list = proposals.map((proposal) => ({ proposal, sender: self }));
-  const applied = await validateAndApply(suite, tree0, gc, list, self, true);
-  // Our leaf goes where an Add would put it; the UpdatePath then fills it in (§12.4.3.2).
-  const placeholder: LeafNode = {
-    encryptionKey: EMPTY,
-    signatureKey: o.signatureKeyPair.publicKey,
-    credential: o.credential,
-    capabilities: defaultCapabilities(gc.cipherSuite as SuiteId),
-    leafNodeSource: LeafNodeSource.commit,
-    parentHash: EMPTY,
-    extensions: [],
-    signature: EMPTY,
-  };
-  const { tree: withLeaf, leaf: own } = addLeaf(applied.tree, placeholder);
-  const created = await createUpdatePath(
-    suite,
-    withLeaf,
-    own,
-    gc.groupId,
-    o.signatureKeyPair.privateKey,
-    { signatureKey: o.signatureKeyPair.publicKey, credential: o.credential, capabilities: placeholder.capabilities, extensions: [] },
-    [],
-    async (t) => encodeGroupContext(epochGroupContext(gc, await treeHash(suite, t), gc.confirmedTranscriptHash, applied.extensions)),
-  );
+  // The leaf signatures (§12.4.3.1) are verified while the UpdatePath is built: on a tree with
+  // blank parents that path is encrypted to thousands of leaves on this thread, while the
+  // signatures are verified on the thread pool. Nothing is returned before they have all
+  // verified, and a failure in between waits for them first, so a bad signature is still the
+  // error reported (as when validateTree ran first); on a bad signature the new secrets are wiped.
+  const { signatures } = await startTreeValidation(suite, tree0, gc);
+  let built: Awaited<ReturnType<typeof buildExternalPath>>;
+  try {
+    built = await buildExternalPath(suite, o, gi, tree0);
+  } catch (e) {
+    await signatures;
+    throw e;
+  }
+  const { initSecret, proposals, self, applied, own, created } = built;
+  try {
+    await signatures;
+  } catch (e) {
+    wipe(initSecret, created.commitSecret, ...created.pathSecrets.values(), ...Object.values(created.keys).map((k) => k.privateKey));
+    throw e;
+  }
   const commit: Commit = { proposals: proposals.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal })), path: created.updatePath };
   const content: FramedContent = {
     groupId: gc.groupId,
@@ -1082,6 +1070,46 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
   wipe(initSecret, created.commitSecret, next.joinerSecret, next.welcomeSecret, next.pskSecret, ...created.pathSecrets.values());
   const pendingState: GroupState = { ...next.state, resumptionPsks: [] };
   return { commit: encodeMLSMessage({ version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: pm }), pendingState };
+}
+
+/**
+ * The external joiner's ExternalInit (and optional Remove), provisional tree and UpdatePath
+ * (§12.4.3.2), built on the GroupInfo's tree while its leaf signatures may still be verifying.
+ */
+async function buildExternalPath(suite: CipherSuite, o: JoinExternalOptions, gi: GroupInfo, tree0: RatchetTree) {
+  const gc = gi.groupContext;
+  const epExt = gi.extensions.find((e) => e.extensionType === ExtensionType.external_pub);
+  check(epExt !== undefined, 'missing-external-pub', 'GroupInfo has no external_pub (§12.4.3.2)');
+  const externalPub = wrapCodec(() => decodeExternalPub(epExt.extensionData), 'external_pub');
+  const { kemOutput, secret: initSecret } = await suite.hpke.exportSender(externalPub, EMPTY, ks.EXTERNAL_INIT_LABEL, suite.kdf.Nh);
+  const self: Sender = { senderType: SenderType.new_member_commit };
+  const proposals: Proposal[] = [{ proposalType: ProposalType.external_init, externalInit: { kemOutput } }];
+  if (o.removeLeaf !== undefined) proposals.push({ proposalType: ProposalType.remove, remove: { removed: o.removeLeaf } });
+  const list = proposals.map((proposal) => ({ proposal, sender: self }));
+  const applied = await validateAndApply(suite, tree0, gc, list, self, true);
+  // Our leaf goes where an Add would put it; the UpdatePath then fills it in (§12.4.3.2).
+  const placeholder: LeafNode = {
+    encryptionKey: EMPTY,
+    signatureKey: o.signatureKeyPair.publicKey,
+    credential: o.credential,
+    capabilities: defaultCapabilities(gc.cipherSuite as SuiteId),
+    leafNodeSource: LeafNodeSource.commit,
+    parentHash: EMPTY,
+    extensions: [],
+    signature: EMPTY,
+  };
+  const { tree: withLeaf, leaf: own } = addLeaf(applied.tree, placeholder);
+  const created = await createUpdatePath(
+    suite,
+    withLeaf,
+    own,
+    gc.groupId,
+    o.signatureKeyPair.privateKey,
+    { signatureKey: o.signatureKeyPair.publicKey, credential: o.credential, capabilities: placeholder.capabilities, extensions: [] },
+    [],
+    async (t) => encodeGroupContext(epochGroupContext(gc, await treeHash(suite, t), gc.confirmedTranscriptHash, applied.extensions)),
+  );
+  return { initSecret, proposals, self, applied, own, created };
 }
 
 function emptySecrets(): ks.EpochSecrets {

@@ -7,7 +7,7 @@ import { fromHex, toHex, utf8 } from '../../shared/bytes/index.js';
 import { CodecError, decode, encode, Reader, Writer } from '../../shared/codec/index.js';
 import { getCipherSuite, signWithLabel } from '../../shared/crypto/index.js';
 import * as mls from '../../shared/mls/index.js';
-import { createCommitState } from '../../shared/mls/group.js';
+import { createCommitState, makeGroupInfo } from '../../shared/mls/group.js';
 import * as rt from '../../shared/mls/ratchetTree.js';
 import type { GroupState } from '../../shared/mls/state.js';
 import * as tm from '../../shared/mls/treeMath.js';
@@ -16,7 +16,9 @@ import { CredentialType } from '../../shared/mls/wire/credential.js';
 import { ExtensionType } from '../../shared/mls/wire/extension.js';
 import type { GroupContext } from '../../shared/mls/wire/groupContext.js';
 import { encodeLeafNodeTBS, LeafNodeSource, type LeafNode } from '../../shared/mls/wire/leafNode.js';
-import { decodeMLSMessage } from '../../shared/mls/wire/mlsMessage.js';
+import { decodeMLSMessage, encodeMLSMessage } from '../../shared/mls/wire/mlsMessage.js';
+import { ProtocolVersion } from '../../shared/mls/wire/protocolVersion.js';
+import { WireFormat } from '../../shared/mls/wire/wireFormat.js';
 import { NodeType, type Node } from '../../shared/mls/wire/node.js';
 import { ProposalType } from '../../shared/mls/wire/proposal.js';
 import { encodeRequiredCapabilities } from '../../shared/mls/wire/requiredCapabilities.js';
@@ -232,4 +234,31 @@ test('parent hashes: a parent whose children resolve to many commit leaves has n
   // The real chain from a valid tree verifies (positive control on the same code path).
   const { bob } = await pair();
   await rt.verifyParentHashes(suite, bob.tree);
+});
+
+test('joining by external commit: a forged leaf signature in the GroupInfo tree is reported, also over a later failure (§12.4.3.1)', async () => {
+  // joinExternal builds its UpdatePath while the leaf signatures verify; nothing may come out of a
+  // tree with a bad one, and the error is the one validateTree gives, before later checks.
+  const { bob } = await pair();
+  const forged = rt.leafAt(bob.tree, 1)!;
+  const sig = forged.signature.slice();
+  sig[0]! ^= 1;
+  const t = await rehashed(rt.withNodes(bob.tree, [[2, { nodeType: NodeType.leaf, leaf: { ...forged, signature: sig } }]]), bob.groupContext);
+  const bad: GroupState = { ...bob, tree: t.tree, groupContext: t.gc };
+  const giBytes = (withExternalPub: boolean) =>
+    makeGroupInfo(suite, bad, true, withExternalPub).then((groupInfo) => encodeMLSMessage({ version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_group_info, groupInfo }));
+  for (const crypto of ['noble', 'webcrypto'] as const) {
+    await assert.rejects(mls.joinExternal({ groupInfo: await giBytes(true), identity: utf8('carol'), crypto }), isMls('leaf-signature', /leaf 1 /));
+    // Without external_pub (checked after the tree): still the signature failure.
+    await assert.rejects(mls.joinExternal({ groupInfo: await giBytes(false), identity: utf8('carol'), crypto }), isMls('leaf-signature'));
+  }
+  // Positive control: the unforged tree is joined.
+  const ok = await mls.joinExternal({ groupInfo: await mls.groupInfo(bob), identity: utf8('carol') });
+  assert.equal(mls.treeSize(ok.pendingState) >= 3, true);
+  // And the missing external_pub alone is reported as such.
+  const noPub = await makeGroupInfo(suite, bob, true, false);
+  await assert.rejects(
+    mls.joinExternal({ groupInfo: encodeMLSMessage({ version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_group_info, groupInfo: noPub }), identity: utf8('carol') }),
+    isMls('missing-external-pub'),
+  );
 });
