@@ -187,18 +187,24 @@ export function nodeCryptoDiagnostics(): { okpJwkPrivateImport: boolean } {
   return { okpJwkPrivateImport: !okpJwkPrivateUnsupported };
 }
 
-/** Raw private key of an OKP KeyObject: the PKCS #8's trailing bytes (CurvePrivateKey OCTET STRING). */
-function rawOkpPrivate(key: nc.KeyObject, length: number): Uint8Array {
-  const der = key.export({ format: 'der', type: 'pkcs8' });
-  const result = new Uint8Array(der.subarray(der.length - length));
-  der.fill(0);
-  return result;
+/**
+ * A fresh OKP key pair (X25519/X448/Ed25519/Ed448) from random bytes: any Nsk random bytes are a valid private
+ * key for these algorithms (RFC 7748 §5 clamps at use; RFC 8032 §5.1.5 hashes the seed), and the public key
+ * comes from the JWK import path the private-key cache uses anyway. Not crypto.generateKeyPairSync plus key
+ * exports: on Node 20 (OpenSSL 3) that sequence hangs the process after some thousands of keys (a reproducer
+ * generating Ed25519 pairs and exporting each as JWK and PKCS #8 stops within a second; bench runs at 10,000
+ * members stopped idle), while this path ran 460,000 pairs cleanly, also alongside thread-pool verifications.
+ */
+function okpKeyPair(alg: 'X25519' | 'X448' | 'Ed25519' | 'Ed448', privateKeyLength: number): { privateKey: Uint8Array; publicKey: Uint8Array; key: nc.KeyObject } {
+  const privateKey = new Uint8Array(privateKeyLength);
+  nc.randomFillSync(privateKey);
+  const key = privateKeyObject(alg, privateKey);
+  return { privateKey, publicKey: rawOkpPublic(key, OKP_PUBLIC_LENGTH[alg]), key };
 }
 
 function nodeDh(name: DhName): DhGroup {
   const { Npk, Nsk, Ndh } = DH_PARAMS[name];
   if (name === 'X25519' || name === 'X448') {
-    const type = name === 'X25519' ? 'x25519' : 'x448';
     const privKeys = new PrivateKeyCache<nc.KeyObject>();
     const pubKeys = new PublicKeyCache<nc.KeyObject>();
     const priv = (sk: Uint8Array) => privKeys.get(sk, async (b) => privateKeyObject(name, b));
@@ -206,15 +212,19 @@ function nodeDh(name: DhName): DhGroup {
     return {
       name, Npk, Nsk, Ndh,
       async generateKeyPair(): Promise<KeyPair> {
-        const pair = nc.generateKeyPairSync(type as 'x25519');
-        return { privateKey: rawOkpPrivate(pair.privateKey, Nsk), publicKey: rawOkpPublic(pair.publicKey, Npk) };
+        const { privateKey, publicKey } = okpKeyPair(name, Nsk);
+        return { privateKey, publicKey };
       },
       publicKeyFromPrivate: async (sk) => rawOkpPublic(await priv(sk), Npk),
       dh: async (sk, pk) => out(nc.diffieHellman({ privateKey: await priv(sk), publicKey: await pub(pk) })),
       async ephemeralDh(pk) {
-        const pair = nc.generateKeyPairSync(type as 'x25519');
-        const dh = out(nc.diffieHellman({ privateKey: pair.privateKey, publicKey: await pub(pk) }));
-        return { publicKey: rawOkpPublic(pair.publicKey, Npk), dh };
+        const pair = okpKeyPair(name, Nsk);
+        try {
+          const dh = out(nc.diffieHellman({ privateKey: pair.key, publicKey: await pub(pk) }));
+          return { publicKey: pair.publicKey, dh };
+        } finally {
+          wipe(pair.privateKey);
+        }
       },
     };
   }
@@ -317,15 +327,14 @@ function nodeSignature(name: SignatureName): SignatureScheme {
   const pubKeys = new PublicKeyCache<nc.KeyObject>();
   const n = params.privateKeyLength;
   if (name === 'Ed25519' || name === 'Ed448') {
-    const type = name === 'Ed25519' ? 'ed25519' : 'ed448';
     const priv = (sk: Uint8Array) => privKeys.get(sk, async (b) => privateKeyObject(name, b));
     return {
       name,
       publicKeyLength: params.publicKeyLength,
       privateKeyLength: n,
       async generateKeyPair() {
-        const pair = nc.generateKeyPairSync(type as 'ed25519');
-        return { privateKey: rawOkpPrivate(pair.privateKey, n), publicKey: rawOkpPublic(pair.publicKey, params.publicKeyLength) };
+        const { privateKey, publicKey } = okpKeyPair(name, n);
+        return { privateKey, publicKey };
       },
       sign: async (sk, msg) => out(nc.sign(null, msg, await priv(sk))),
       verify: (pk, msg, sig) =>
