@@ -321,6 +321,24 @@ async function countedVerification(run: () => Promise<boolean>): Promise<boolean
   }
 }
 
+/** A counted verification with a cached public KeyObject; a key that does not import fails verification. */
+function cachedVerify(
+  pubKeys: PublicKeyCache<nc.KeyObject>,
+  pk: Uint8Array,
+  make: (pk: Uint8Array) => nc.KeyObject,
+  run: (key: nc.KeyObject) => Promise<boolean>,
+): Promise<boolean> {
+  return countedVerification(async () => {
+    let key: nc.KeyObject;
+    try {
+      key = await pubKeys.get(pk, async (b) => make(b));
+    } catch {
+      return false;
+    }
+    return run(key);
+  });
+}
+
 function nodeSignature(name: SignatureName): SignatureScheme {
   const params = SIGNATURE_PARAMS[name];
   const privKeys = new PrivateKeyCache<nc.KeyObject>();
@@ -337,16 +355,7 @@ function nodeSignature(name: SignatureName): SignatureScheme {
         return { privateKey, publicKey };
       },
       sign: async (sk, msg) => out(nc.sign(null, msg, await priv(sk))),
-      verify: (pk, msg, sig) =>
-        countedVerification(async () => {
-          let key: nc.KeyObject;
-          try {
-            key = await pubKeys.get(pk, async (b) => publicKeyObject(name, b));
-          } catch {
-            return false;
-          }
-          return verifyMaybeOffThread(null, msg, key, sig);
-        }),
+      verify: (pk, msg, sig) => cachedVerify(pubKeys, pk, (b) => publicKeyObject(name, b), (key) => verifyMaybeOffThread(null, msg, key, sig)),
       publicKeyFromPrivate: async (sk) => rawOkpPublic(await priv(sk), params.publicKeyLength),
     };
   }
@@ -369,15 +378,7 @@ function nodeSignature(name: SignatureName): SignatureScheme {
     // RFC 9420 §5.1.2: DER-encoded ECDSA signature over the suite hash of the message.
     sign: async (sk, msg) => out(nc.sign(digest, msg, { key: await priv(sk), dsaEncoding: 'der' })),
     verify: (pk, msg, sig) =>
-      countedVerification(async () => {
-        let key: nc.KeyObject;
-        try {
-          key = await pubKeys.get(pk, async (b) => publicKeyObject(curve, b));
-        } catch {
-          return false;
-        }
-        return verifyMaybeOffThread(digest, msg, { key, dsaEncoding: 'der' }, sig);
-      }),
+      cachedVerify(pubKeys, pk, (b) => publicKeyObject(curve, b), (key) => verifyMaybeOffThread(digest, msg, { key, dsaEncoding: 'der' }, sig)),
     async publicKeyFromPrivate(sk) {
       const e = nc.createECDH(NODE_CURVE[curve]);
       try {
