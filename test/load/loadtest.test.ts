@@ -87,6 +87,8 @@ describe('load test collector', () => {
     const e2 = r.epochList.find((e) => e.epoch === 2)!;
     assert.equal(e2.convergenceMs, 90);
     assert.equal(e2.mlsConvergenceMs, 30);
+    // The member that converged last is named, with when it had the keys and when it had media.
+    assert.deepEqual(e2.slowest, { pid: 'b', kind: 'synthetic', mlsMs: 30, fullMs: 90 });
     // Epoch 3 (b crashed): b is not waited for; worst is 9660 - 9600.
     assert.equal(r.epochList.find((e) => e.epoch === 3)!.convergenceMs, 60);
     assert.deepEqual([r.rotationConvergenceMs.count, r.rotationConvergenceMs.max], [2, 90]);
@@ -95,6 +97,24 @@ describe('load test collector', () => {
     assert.equal(r.checks.epochPerMembershipChange, true);
     assert.equal(r.checks.noFramesLost, true);
     assert.equal(r.epochs, 2);
+  });
+
+  test('behind() lists the joined members that have not installed the newest epoch (the run settles on it)', () => {
+    const c = new Collector(0);
+    for (const pid of ['a', 'b', 'c']) {
+      c.add({ type: 'join-start', pid, kind: 'synthetic', at: 0, send: true, recv: true });
+      c.add({ type: 'joined', pid, at: 1, epoch: 0 });
+      c.add({ type: 'epoch', pid, at: 1, epoch: 0, size: 3, continuous: false, added: [], removed: [] });
+    }
+    assert.deepEqual(c.behind(), []);
+    c.add({ type: 'ds-commit', epoch: 1, at: 10, source: 'ds' });
+    c.add({ type: 'epoch', pid: 'a', at: 11, epoch: 1, size: 3, continuous: true, added: [], removed: [] });
+    assert.deepEqual(c.behind(), ['b', 'c']);
+    // A member on its way out is not waited for.
+    c.add({ type: 'leave-start', pid: 'c', at: 12, how: 'graceful' });
+    assert.deepEqual(c.behind(), ['b']);
+    c.add({ type: 'epoch', pid: 'b', at: 13, epoch: 1, size: 3, continuous: true, added: [], removed: [] });
+    assert.deepEqual(c.behind(), []);
   });
 
   test('a receiver owes a first frame to each sender it overlapped with; a silent sender fails on its own', () => {
