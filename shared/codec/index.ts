@@ -29,13 +29,20 @@ export const MAX_VARINT = 0x3fffffff;
 
 export class Reader {
   private offset: number;
-  constructor(
-    private readonly bytes: Uint8Array,
-    offset = 0,
-    private limit = bytes.length,
-  ) {
+  private readonly bytes: Uint8Array;
+  private limit: number;
+  constructor(bytes: Uint8Array, offset = 0, limit = bytes.length) {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+    // A subclass (Node's Buffer) may make slice() a view: read through a plain Uint8Array so
+    // every decoded byte string is a copy the caller owns.
+    this.bytes = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.offset = offset;
+    this.limit = limit;
+  }
+
+  /** The bytes read since position `start` (a view, not a copy: for keys and comparisons). */
+  since(start: number): Uint8Array {
+    return this.bytes.subarray(start, this.offset);
   }
 
   get position(): number {

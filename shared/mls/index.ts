@@ -60,6 +60,7 @@ import type { KeyPackage } from './wire/keyPackage.js';
 
 export { MlsError } from './errors.js';
 export { setDefaultCryptoBackend } from '../crypto/index.js';
+export { setPublicValueSharing, sharedValueCounts } from './intern.js';
 export type { GroupState } from './state.js';
 export type { Sender } from './wire/framedContent.js';
 export type { SuiteId, CryptoBackend } from '../crypto/index.js';

@@ -16,6 +16,7 @@ import type { LeafIndex, NodeIndex } from './treeMath.js';
 import { NodeType, type Node, type NodeList } from './wire/node.js';
 import { writeLeafNode, type LeafNode } from './wire/leafNode.js';
 import { writeParentNode, type ParentNode } from './wire/parentNode.js';
+import { leafTreeNode, shareHash, shareParentNode } from './intern.js';
 
 export interface RatchetTree {
   nodes: NodeList;
@@ -185,7 +186,7 @@ export function addLeavesInPlace(tree: RatchetTree, leafNodes: readonly LeafNode
       n *= 2;
     }
     const leaf = cursor++;
-    t.nodes[2 * leaf] = { nodeType: NodeType.leaf, leaf: leafNode };
+    t.nodes[2 * leaf] = leafTreeNode(leafNode);
     t.hashes[2 * leaf] = null;
     for (const p of tm.directPath(2 * leaf, n)) {
       t.hashes[p] = null;
@@ -212,7 +213,7 @@ function blankPathChanges(tree: RatchetTree, leaf: LeafIndex): [NodeIndex, Node 
 
 /** Update proposal (§12.1.2) on a tree the caller owns: replace the leaf and blank its direct path. */
 export function updateLeafInPlace(tree: RatchetTree, leaf: LeafIndex, leafNode: LeafNode): void {
-  setNodesInPlace(tree, [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }], ...blankPathChanges(tree, leaf)]);
+  setNodesInPlace(tree, [[2 * leaf, leafTreeNode(leafNode)], ...blankPathChanges(tree, leaf)]);
 }
 
 /** Remove proposal (§12.1.3) on a tree the caller owns, without truncating (truncate once after all removes). */
@@ -223,7 +224,7 @@ export function removeLeafInPlace(tree: RatchetTree, leaf: LeafIndex): void {
 
 /** Update proposal (§12.1.2): replace the leaf and blank its direct path. */
 export function updateLeaf(tree: RatchetTree, leaf: LeafIndex, leafNode: LeafNode): RatchetTree {
-  return withNodes(tree, [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }], ...blankPathChanges(tree, leaf)]);
+  return withNodes(tree, [[2 * leaf, leafTreeNode(leafNode)], ...blankPathChanges(tree, leaf)]);
 }
 
 /** Remove proposal (§12.1.3): blank the leaf and its direct path, then truncate. */
@@ -281,7 +282,7 @@ export async function treeHash(suite: CipherSuite, tree: RatchetTree, x: NodeInd
     const input = tm.isLeaf(y)
       ? leafHashInput(y / 2, leafAt(tree, y / 2))
       : parentHashInput(parentAt(tree, y), tree.hashes[tm.left(y)]!, tree.hashes[tm.right(y)]!);
-    tree.hashes[y] = await suite.hash.digest(input);
+    tree.hashes[y] = shareHash(await suite.hash.digest(input));
   }
   return tree.hashes[x]!;
 }
@@ -440,7 +441,7 @@ export async function computePathParentHashes(
     const p = path[i]!;
     const pn = parentAt(t, p)!;
     const updated: ParentNode = { ...pn, parentHash: above };
-    t.nodes[p] = { nodeType: NodeType.parent, parent: updated };
+    t.nodes[p] = shareParentNode(updated);
     for (let x = p; ; x = tm.parent(x, n)) {
       t.hashes[x] = null;
       if (x === r) break;

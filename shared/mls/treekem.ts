@@ -26,6 +26,7 @@ import type { LeafIndex, NodeIndex } from './treeMath.js';
 import { encodeLeafNodeTBS, LeafNodeSource, type LeafNode } from './wire/leafNode.js';
 import { NodeType, type Node } from './wire/node.js';
 import type { UpdatePath, UpdatePathNode } from './wire/updatePath.js';
+import { leafTreeNode } from './intern.js';
 
 /** Path-secret encryptions in flight at once when creating an UpdatePath. */
 export const ENCRYPT_BATCH = 64;
@@ -183,7 +184,7 @@ export async function applyUpdatePath(
   const t = withNodes(tree, byNode); // the one copy of this operation; changed in place below
   const ph = await computePathParentHashes(suite, t, sender, fdp, true);
   check(leafNode.parentHash !== undefined && equal(leafNode.parentHash, ph.leafParentHash), 'parent-hash-mismatch', 'UpdatePath leaf parent_hash does not match the path (§7.9.2)');
-  setNodesInPlace(t, [[2 * sender, { nodeType: NodeType.leaf, leaf: leafNode }]]);
+  setNodesInPlace(t, [[2 * sender, leafTreeNode(leafNode)]]);
   return t;
 }
 

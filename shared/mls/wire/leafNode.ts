@@ -23,6 +23,7 @@ import { readCredential, writeCredential, type Credential } from './credential.j
 import { readExtensions, writeExtensions, type Extension } from './extension.js';
 import { readLifetime, writeLifetime, type Lifetime } from './lifetime.js';
 import { expectOneOf } from './util.js';
+import { shareLeafNode } from '../intern.js';
 
 /** enum { reserved(0), key_package(1), update(2), commit(3), (255) } LeafNodeSource; */
 export const LeafNodeSource = { key_package: 1, update: 2, commit: 3 } as const;
@@ -57,6 +58,7 @@ export function writeLeafNode(w: Writer, n: LeafNode): void {
 }
 
 export function readLeafNode(r: Reader): LeafNode {
+  const start = r.position;
   const encryptionKey = r.varBytes('encryption_key');
   const signatureKey = r.varBytes('signature_key');
   const credential = readCredential(r);
@@ -75,7 +77,7 @@ export function readLeafNode(r: Reader): LeafNode {
   else if (leafNodeSource === LeafNodeSource.commit) node.parentHash = r.varBytes('parent_hash');
   node.extensions = readExtensions(r);
   node.signature = r.varBytes('signature');
-  return node;
+  return shareLeafNode(node, r.since(start));
 }
 
 /** LeafNodeTBS bytes; groupId/leafIndex are required for update and commit sources. */

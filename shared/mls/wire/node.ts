@@ -8,6 +8,7 @@
 import { CodecError, decode, encode, type Reader, type Writer } from '../../codec/index.js';
 import { readLeafNode, writeLeafNode, type LeafNode } from './leafNode.js';
 import { readParentNode, writeParentNode, type ParentNode } from './parentNode.js';
+import { leafTreeNode, shareParentNode } from '../intern.js';
 
 export const NodeType = { leaf: 1, parent: 2 } as const;
 
@@ -23,8 +24,8 @@ export function writeNode(w: Writer, n: Node): void {
 
 export function readNode(r: Reader): Node {
   const t = r.u8('node_type');
-  if (t === NodeType.leaf) return { nodeType: t, leaf: readLeafNode(r) };
-  if (t === NodeType.parent) return { nodeType: t, parent: readParentNode(r) };
+  if (t === NodeType.leaf) return leafTreeNode(readLeafNode(r));
+  if (t === NodeType.parent) return shareParentNode(readParentNode(r));
   throw new CodecError('invalid-value', `node_type ${t}`);
 }
 

@@ -37,6 +37,9 @@ export type FromWorker = { kind: 'events'; events: LoadEvent[] } | { kind: 'stop
 const init = workerData as WorkerInit;
 const port = parentPort!;
 mls.setDefaultCryptoBackend(nodeCryptoProvider);
+// Hundreds of members of one group share this heap: let their trees share public values
+// (shared/mls/intern.ts) instead of holding a copy each (3 MiB per member at 1000 members).
+mls.setPublicValueSharing(true);
 
 // Optional CPU profile of this thread (--profile-threads): where the members' time goes.
 let profiler: Session | null = null;
