@@ -125,7 +125,7 @@ export class Call {
         })
         .catch((e: unknown) => this.#noteError('media after reconnect', e));
     });
-    engine.onNotification('members', (n) => this.#setMembers(n.members));
+    engine.onMembers((members) => this.#setMembers(members));
     // Producers announced before the media session exists are kept and consumed once it does.
     const early: ProducerInfo[] = [];
     const closedEarly = new Set<string>();

@@ -155,8 +155,8 @@ export async function createGroupEngine(o: EngineOptions): Promise<GroupEngine> 
       member.on('notification', (n) => {
         if (n.type === type) handler(n as never);
       });
-      if (type === 'members') member.on('members', (m) => handler({ members: m } as never));
     },
+    onMembers: (handler) => member.on('members', handler),
     onEnded: (h) => void endHandlers.push(h),
     request: (type, body) => member.signaling.request(type, body),
     errors: () => [...errors],

@@ -30,7 +30,9 @@ export interface GroupEngine extends MediaSignaling {
   /** Joins the room and the MLS group; resolves once this member is in the group (first epoch event fired). */
   join(): Promise<JoinInfo>;
   onEpoch(handler: (e: EpochInfo) => void): void;
-  onNotification<K extends keyof Notifications>(type: K, handler: (n: Notifications[K]) => void): void;
+  onNotification<K extends Exclude<keyof Notifications, 'members'>>(type: K, handler: (n: Notifications[K]) => void): void;
+  /** The room's member list (names, leaves), whole, each time it changes (the server sends changes). */
+  onMembers(handler: (members: MemberInfo[]) => void): void;
   /** The socket dropped (reconnecting) or the session was resumed on a new socket (media must restart). */
   onConnection(handler: (e: ConnectionEvent) => void): void;
   /** The engine lost the session for good (socket closed, removed, evicted). */

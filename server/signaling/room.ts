@@ -31,6 +31,8 @@ export class Room {
   /** null when the server runs without media (config.media = false). */
   media: MediaRoom | null = null;
   #closed = false;
+  /** The member list as last broadcast (broadcastMembers sends changes against it). */
+  #announced = new Map<string, MemberInfo>();
 
   constructor(
     readonly name: string,
@@ -75,9 +77,23 @@ export class Room {
     return [...this.sessions.values()].map((s) => ({ memberId: s.memberId, name: s.name, leafIndex: this.ds.leafOf(s.memberId) ?? null }));
   }
 
+  /**
+   * Tells every member what changed in the member list since the last broadcast (O(changes) per
+   * member; a room of 1000 would otherwise send 1000 x 1000 entries per epoch). A member that
+   * joined since then holds a newer full list from its join result; the change is idempotent.
+   */
   broadcastMembers(): void {
-    const members = this.members();
-    for (const s of this.sessions.values()) s.conn?.notify('members', { members });
+    const now = new Map<string, MemberInfo>();
+    for (const m of this.members()) now.set(m.memberId, m);
+    const changed: MemberInfo[] = [];
+    for (const [id, m] of now) {
+      const before = this.#announced.get(id);
+      if (!before || before.name !== m.name || before.leafIndex !== m.leafIndex) changed.push(m);
+    }
+    const left = [...this.#announced.keys()].filter((id) => !now.has(id));
+    this.#announced = now;
+    if (changed.length === 0 && left.length === 0) return;
+    for (const s of this.sessions.values()) s.conn?.notify('members', { changed, left });
   }
 
   /** The socket dropped: media stops now; the member may resume within the grace period. */

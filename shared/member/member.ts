@@ -120,7 +120,9 @@ export class Member {
   #staggerTimer: ReturnType<typeof setTimeout> | null = null;
   /** Our last commit, for confirmation by replay after a reconnect. */
   #lastCommit: { message: string; pendingState: GroupState } | null = null;
-  #members: MemberInfo[] = [];
+  /** The room's member list by memberId: the join result's list, then each `members` change applied. */
+  #members = new Map<string, MemberInfo>();
+  #memberList: MemberInfo[] | null = [];
   #joinInfo: Results['join'] | null = null;
   #closed = false;
   readonly #listeners = new Map<keyof MemberEvents, Set<Listener<never>>>();
@@ -184,7 +186,13 @@ export class Member {
     return this.#state === null ? null : this.#mls.epochAuthenticator(this.#state);
   }
   get members(): MemberInfo[] {
-    return this.#members;
+    return (this.#memberList ??= [...this.#members.values()]);
+  }
+
+  #setMembers(list: readonly MemberInfo[]): void {
+    this.#members = new Map(list.map((m) => [m.memberId, m]));
+    this.#memberList = null;
+    this.#emit('members', this.members);
   }
   /** The server's answer to `join` (routerRtpCapabilities, producers already in the room, limits, ...). */
   get joinInfo(): Results['join'] | null {
@@ -240,8 +248,7 @@ export class Member {
     this.#memberId = res.memberId;
     this.#resumeToken = res.resumeToken;
     this.#lastSeq = res.lastSeq;
-    this.#members = res.members;
-    this.#emit('members', res.members);
+    this.#setMembers(res.members);
     const externalSenders = [{ signatureKey: fromBase64(res.externalSender.signatureKey), identity: fromBase64(res.externalSender.identity) }];
     let groupInfo = res.groupInfo;
     for (let attempt = 1; ; attempt++) {
@@ -334,8 +341,10 @@ export class Member {
         });
         return;
       case 'members':
-        this.#members = n.members;
-        this.#emit('members', n.members);
+        for (const m of n.changed) this.#members.set(m.memberId, m);
+        for (const id of n.left) this.#members.delete(id);
+        this.#memberList = null;
+        if (this.#listeners.get('members')?.size) this.#emit('members', this.members);
         return;
       case 'welcome':
         return; // this engine joins by external commit
@@ -492,7 +501,7 @@ export class Member {
           ...(this.#o.token ? { token: this.#o.token } : {}),
           resume: { memberId: this.#memberId!, resumeToken: this.#resumeToken!, lastSeq: this.#lastSeq },
         });
-        this.#members = r.members;
+        this.#setMembers(r.members);
       } catch (e) {
         failure = e;
       }

@@ -177,7 +177,13 @@ export interface Notifications {
   rollback: { seq: number; epoch: EpochText; groupInfo: B64; lastSeq: number };
   /** The DS no longer counts this connection as a group member (removed by a commit). */
   removed: { reason: string };
-  members: { members: MemberInfo[] };
+  /**
+   * The room's member list changed: `changed` are members new to the list or whose entry changed
+   * (a leaf assigned), `left` the memberIds no longer in it. Applying a change is idempotent
+   * (upsert / delete by memberId), so a client applies every change after the full list in its
+   * `join` result. Sent once per change of the list, not the whole list each epoch.
+   */
+  members: { changed: MemberInfo[]; left: string[] };
   newProducer: ProducerInfo;
   producerClosed: { producerId: string };
   consumerClosed: { consumerId: string };

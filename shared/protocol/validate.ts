@@ -267,7 +267,7 @@ const NOTIFICATION_FIELDS: Record<string, readonly string[]> = {
   welcome: ['seq', 'welcome'],
   rollback: ['seq', 'epoch', 'groupInfo', 'lastSeq'],
   removed: ['reason'],
-  members: ['members'],
+  members: ['changed', 'left'],
   newProducer: ['producerId', 'memberId', 'kind'],
   producerClosed: ['producerId'],
   consumerClosed: ['consumerId'],

@@ -61,6 +61,12 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
       const ds = s.hub.rooms.get(r)!.ds;
       assert.equal(ds.epoch, 6n);
       assert.equal(ds.members().length, 3);
+      // Each member's list of the room (its join result, then the server's changes applied) is the server's.
+      const rows = (list: { memberId: string; name: string; leafIndex: number | null }[]) =>
+        JSON.stringify(list.map((m) => [m.memberId, m.name, m.leafIndex]).sort());
+      const want = rows(s.hub.rooms.get(r)!.members());
+      assert.equal(JSON.parse(want).length, 3);
+      for (const p of [b, d, e]) await waitFor(`${p.name}'s member list`, () => rows(p.member.members) === want, 3000);
       for (const p of [b, d, e]) p.member.close();
     });
   });
