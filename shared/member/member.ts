@@ -45,6 +45,8 @@ export interface MlsApi {
   epochAuthenticator(state: GroupState): Uint8Array;
   exporter(state: GroupState, label: string, context: Uint8Array, length: number): Promise<Uint8Array>;
   roster(state: GroupState): { leafIndex: number; identity: Uint8Array }[];
+  /** Members in the group; optional (falls back to the roster's length). */
+  memberCount?(state: GroupState): number;
   treeSize(state: GroupState): number;
   ownLeafIndex(state: GroupState): number;
   pendingProposalCount(state: GroupState): number;
@@ -53,7 +55,9 @@ export interface MlsApi {
 export interface EpochEvent {
   epoch: bigint;
   epochAuthenticator: Uint8Array;
-  roster: { leafIndex: number; identity: Uint8Array }[];
+  /** The group's members (built on first read: O(members), so listeners that never read it pay nothing). */
+  readonly roster: { leafIndex: number; identity: Uint8Array }[];
+  memberCount: number;
   treeSize: number;
   ownLeafIndex: number;
   /** MLS-Exporter of this epoch (RFC 9420 §8.5); e.g. exporter('SFrame 1.0 Base Key', new Uint8Array(0), Nk). */
@@ -117,6 +121,8 @@ export class Member {
   #lastSeq = 0;
   /** Leaves the server asked to remove in this epoch. */
   readonly #pendingRemoves = new Set<number>();
+  /** Members on leaves below ours in this epoch (for the committer rank); null until counted. */
+  #below: number | null = null;
   #staggerTimer: ReturnType<typeof setTimeout> | null = null;
   /** Our last commit, for confirmation by replay after a reconnect. */
   #lastCommit: { message: string; pendingState: GroupState } | null = null;
@@ -304,6 +310,7 @@ export class Member {
     }
     this.#state = state;
     this.#pendingRemoves.clear();
+    this.#below = null;
     this.#lastCommit = null;
     this.#clearStagger();
     this.#emitEpoch();
@@ -313,10 +320,14 @@ export class Member {
     const state = this.#state;
     if (state === null) return;
     const mls = this.#mls;
+    let roster: EpochEvent['roster'] | null = null;
     this.#emit('epoch', {
       epoch: mls.epoch(state),
       epochAuthenticator: mls.epochAuthenticator(state),
-      roster: mls.roster(state),
+      get roster() {
+        return (roster ??= mls.roster(state));
+      },
+      memberCount: mls.memberCount ? mls.memberCount(state) : mls.roster(state).length,
       treeSize: mls.treeSize(state),
       ownLeafIndex: mls.ownLeafIndex(state),
       exporter: (label, context, length) => mls.exporter(state, label, context, length),
@@ -406,6 +417,7 @@ export class Member {
       this.#prev = null;
       this.#state = prev;
       this.#pendingRemoves.clear();
+      this.#below = null;
       this.#clearStagger();
       this.#emitEpoch();
       return;
@@ -426,13 +438,15 @@ export class Member {
     if (state === null) return;
     const mls = this.#mls;
     const own = mls.ownLeafIndex(state);
-    const remaining = mls
-      .roster(state)
-      .map((m) => m.leafIndex)
-      .filter((l) => !this.#pendingRemoves.has(l))
-      .sort((a, b) => a - b);
-    const rank = remaining.indexOf(own);
-    if (rank < 0) return; // we are the one being removed
+    if (this.#pendingRemoves.has(own)) return; // we are the one being removed
+    // Rank among the remaining members = members on lower leaves, less those being removed. The
+    // first count is taken once per epoch (a proposal arrives per leave; a roster walk each is O(n)).
+    if (this.#below === null) {
+      this.#below = 0;
+      for (const m of mls.roster(state)) if (m.leafIndex < own) this.#below++;
+    }
+    let rank = this.#below;
+    for (const l of this.#pendingRemoves) if (l < own) rank--;
     const epoch = mls.epoch(state);
     this.#clearStagger();
     if (rank === 0) {

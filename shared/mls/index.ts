@@ -321,6 +321,13 @@ export function roster(state: GroupState): { leafIndex: number; identity: Uint8A
     return { leafIndex: l, identity: c.credentialType === CredentialType.basic ? c.identity : new Uint8Array(0) };
   });
 }
+/** Number of members (non-blank leaves), without building the roster. */
+export function memberCount(state: GroupState): number {
+  const nodes = state.tree.nodes;
+  let n = 0;
+  for (let i = 0; i < nodes.length; i += 2) if (nodes[i]) n++;
+  return n;
+}
 /** Leaf count of the (full, left-balanced) tree: the SFrame sender-index space. */
 export function treeSize(state: GroupState): number {
   return leafCount(state.tree);

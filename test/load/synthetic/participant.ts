@@ -246,7 +246,7 @@ export class SyntheticParticipant {
     let added: string[] = [];
     let removed: string[] = [];
     let continuous = false;
-    if (this.#host.isReporter(this) || e.roster.length <= 64) {
+    if (this.#host.isReporter(this) || e.memberCount <= 64) {
       const names = new Set(e.roster.map((r) => fromUtf8(r.identity)));
       if (this.#prevRoster && this.#prevRoster.epoch === epoch - 1) {
         continuous = true;
@@ -260,7 +260,7 @@ export class SyntheticParticipant {
     } else {
       this.#prevRoster = null;
     }
-    this.#emit({ type: 'epoch', pid: this.cfg.pid, at, epoch, size: e.roster.length, continuous, added, removed });
+    this.#emit({ type: 'epoch', pid: this.cfg.pid, at, epoch, size: e.memberCount, continuous, added, removed });
   }
 
   // ---- media ----------------------------------------------------------------------------------
