@@ -47,6 +47,8 @@ export interface MlsApi {
   roster(state: GroupState): { leafIndex: number; identity: Uint8Array }[];
   /** Members in the group; optional (falls back to the roster's length). */
   memberCount?(state: GroupState): number;
+  /** Members on leaves below `leaf`; optional (falls back to a roster walk). */
+  membersBelow?(state: GroupState, leaf: number): number;
   treeSize(state: GroupState): number;
   ownLeafIndex(state: GroupState): number;
   pendingProposalCount(state: GroupState): number;
@@ -442,8 +444,11 @@ export class Member {
     // Rank among the remaining members = members on lower leaves, less those being removed. The
     // first count is taken once per epoch (a proposal arrives per leave; a roster walk each is O(n)).
     if (this.#below === null) {
-      this.#below = 0;
-      for (const m of mls.roster(state)) if (m.leafIndex < own) this.#below++;
+      if (mls.membersBelow) this.#below = mls.membersBelow(state, own);
+      else {
+        this.#below = 0;
+        for (const m of mls.roster(state)) if (m.leafIndex < own) this.#below++;
+      }
     }
     let rank = this.#below;
     for (const l of this.#pendingRemoves) if (l < own) rank--;

@@ -328,6 +328,14 @@ export function memberCount(state: GroupState): number {
   for (let i = 0; i < nodes.length; i += 2) if (nodes[i]) n++;
   return n;
 }
+/** Members on leaves below `leaf` (a committer's rank among the members), without building the roster. */
+export function membersBelow(state: GroupState, leaf: number): number {
+  const nodes = state.tree.nodes;
+  const end = Math.min(nodes.length, 2 * leaf);
+  let n = 0;
+  for (let i = 0; i < end; i += 2) if (nodes[i]) n++;
+  return n;
+}
 /** Leaf count of the (full, left-balanced) tree: the SFrame sender-index space. */
 export function treeSize(state: GroupState): number {
   return leafCount(state.tree);

@@ -96,3 +96,16 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   }
   return -1;
 }
+
+test('memberCount and membersBelow agree with the roster, also after a removal leaves a blank leaf', async () => {
+  const [a, b, c] = await threeMembers();
+  const { commit, pendingState } = await mls.createCommit(a, { remove: [mls.ownLeafIndex(b)] });
+  const c2 = (await mls.processMessage(c, commit)).newState;
+  for (const s of [a, pendingState, c2]) {
+    const leaves = mls.roster(s).map((m) => m.leafIndex);
+    assert.equal(mls.memberCount(s), leaves.length);
+    for (let l = 0; l <= mls.treeSize(s); l++) assert.equal(mls.membersBelow(s, l), leaves.filter((x) => x < l).length, `below leaf ${l}`);
+  }
+  assert.equal(mls.memberCount(c2), 2);
+  assert.equal(mls.membersBelow(c2, mls.ownLeafIndex(c2)), 1); // leaf 1 (b) is blank now
+});
