@@ -275,6 +275,19 @@ const NOTIFICATION_FIELDS: Record<string, readonly string[]> = {
   consumerResumed: ['consumerId'],
 };
 
+function isMemberList(v: unknown): boolean {
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (m) =>
+        isPlainObject(m) &&
+        typeof m.memberId === 'string' &&
+        typeof m.name === 'string' &&
+        (m.leafIndex === null || (typeof m.leafIndex === 'number' && Number.isInteger(m.leafIndex) && m.leafIndex >= 0)),
+    )
+  );
+}
+
 /**
  * Client side: parse a server frame. Checks the envelope and that a notification carries its
  * fields (the server is trusted for shape; MLS content is verified by MLS itself).
@@ -296,6 +309,8 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
     const fields = NOTIFICATION_FIELDS[raw.type];
     if (!fields) return undefined;
     for (const f of fields) if (raw[f] === undefined) return undefined;
+    // A member-list change is applied to state the client keeps: its entries must have the right shape.
+    if (raw.type === 'members' && !(isMemberList(raw.changed) && Array.isArray(raw.left) && raw.left.every((x) => typeof x === 'string'))) return undefined;
   }
   return raw as unknown as ServerMessage;
 }

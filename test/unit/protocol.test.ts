@@ -111,4 +111,16 @@ test('parseServerMessage accepts responses, errors and notifications and refuses
   assert.equal(parseServerMessage(JSON.stringify({ v: 1, type: 'handshake', seq: 1 })), undefined);
   assert.equal(parseServerMessage('{'), undefined);
   assert.equal(parseServerMessage(JSON.stringify({ v: 9, type: 'response', id: 1, result: {} })), undefined);
+  // Member-list changes: entries are checked, since the client applies them to the list it keeps.
+  const members = (changed: unknown, left: unknown) => parseServerMessage(JSON.stringify({ v: 1, type: 'members', changed, left }));
+  assert.ok(members([{ memberId: 'm1', name: 'Ann', leafIndex: 0 }, { memberId: 'm2', name: 'Bo', leafIndex: null }], ['m3']));
+  assert.ok(members([], []));
+  assert.equal(members(undefined, []), undefined);
+  assert.equal(members({ memberId: 'm1' }, []), undefined);
+  assert.equal(members([{ memberId: 'm1', name: 'Ann', leafIndex: -1 }], []), undefined);
+  assert.equal(members([{ memberId: 'm1', name: 'Ann', leafIndex: 1.5 }], []), undefined);
+  assert.equal(members([{ memberId: 7, name: 'Ann', leafIndex: 0 }], []), undefined);
+  assert.equal(members([{ memberId: 'm1', leafIndex: 0 }], []), undefined);
+  assert.equal(members([], [1]), undefined);
+  assert.equal(members([], 'm1'), undefined);
 });
