@@ -202,7 +202,11 @@ export class Member {
     this.#memberList = null;
     this.#emit('members', this.members);
   }
-  /** The server's answer to `join` (routerRtpCapabilities, producers already in the room, limits, ...). */
+  /**
+   * The server's answer to `join` (routerRtpCapabilities, producers already in the room, limits, ...),
+   * without the two fields that grow with the room: `groupInfo` (used to join, then dropped) and
+   * `members` (kept up to date as `members`).
+   */
   get joinInfo(): Results['join'] | null {
     return this.#joinInfo;
   }
@@ -252,7 +256,7 @@ export class Member {
     const mls = this.#mls;
     this.#keys ??= await mls.generateSignatureKeyPair(this.#o.suite);
     const res = await this.#ask('join', { room: this.#o.room, name: this.#o.name, ...(this.#o.token ? { token: this.#o.token } : {}) });
-    this.#joinInfo = res;
+    this.#joinInfo = { ...res, groupInfo: null, members: [] };
     this.#memberId = res.memberId;
     this.#resumeToken = res.resumeToken;
     this.#lastSeq = res.lastSeq;
