@@ -76,11 +76,35 @@ export function shareLeafNode(leaf: LeafNode, encoding: Uint8Array): LeafNode {
   return shared === leaf ? deepFreeze(leaf) : shared;
 }
 
-/** The tree node holding a leaf: one wrapper per shared leaf. */
+/**
+ * A leaf's summary for the §7.3 scan over every leaf of the tree (validateLeafAgainstGroup): 14 bits
+ * of each public key and whether the leaf has a basic credential and lists basic. Kept on the tree
+ * node (non-enumerable, so state serialization and equality ignore it), the scan reads one number
+ * per leaf instead of following five objects; any leaf the summary cannot clear gets the full checks.
+ */
+export const LEAF_PRINT = Symbol('leaf print');
+export const PRINT_SIG = 0x3fff;
+export const PRINT_ENC = 0x3fff << 14;
+export const PRINT_BASIC = 1 << 28;
+const BASIC_CREDENTIAL = 1;
+
+export function leafPrint(leaf: LeafNode): number {
+  const low14 = (b: Uint8Array) => (b.length >= 2 ? ((b[b.length - 2]! << 8) | b[b.length - 1]!) & 0x3fff : 0);
+  const basic = leaf.credential.credentialType === BASIC_CREDENTIAL && leaf.capabilities.credentials.includes(BASIC_CREDENTIAL);
+  return (basic ? PRINT_BASIC : 0) | (low14(leaf.encryptionKey) << 14) | low14(leaf.signatureKey);
+}
+
+function printed(leaf: LeafNode): Node {
+  const node: Node = { nodeType: 1, leaf };
+  Object.defineProperty(node, LEAF_PRINT, { value: leafPrint(leaf) });
+  return node;
+}
+
+/** The tree node holding a leaf (with its print): one wrapper per shared leaf. */
 export function leafTreeNode(leaf: LeafNode): Node {
-  if (!enabled || !Object.isFrozen(leaf)) return { nodeType: 1, leaf };
+  if (!enabled || !Object.isFrozen(leaf)) return printed(leaf);
   let n = leafWrappers.get(leaf);
-  if (n === undefined) leafWrappers.set(leaf, (n = Object.freeze({ nodeType: 1 as const, leaf })));
+  if (n === undefined) leafWrappers.set(leaf, (n = Object.freeze(printed(leaf))));
   return n;
 }
 

@@ -11,6 +11,7 @@ import type { GroupContext } from './wire/groupContext.js';
 import { encodeKeyPackageTBS, type KeyPackage } from './wire/keyPackage.js';
 import { encodeLeafNodeTBS, LeafNodeSource, type LeafNode } from './wire/leafNode.js';
 import { ProtocolVersion } from './wire/protocolVersion.js';
+import { LEAF_PRINT, leafPrint, PRINT_BASIC, PRINT_ENC, PRINT_SIG } from './intern.js';
 
 /** Extension types every client supports without listing them (§7.2). */
 const DEFAULT_EXTENSIONS: readonly number[] = [1, 2, 3, 4, 5];
@@ -154,11 +155,19 @@ export function validateLeafAgainstGroup(leaf: LeafNode, tree: RatchetTree, gc: 
   // the O(n) part of processing a commit: no allocation and no message building per leaf.
   const myType = leaf.credential.credentialType;
   const myCreds = leaf.capabilities.credentials;
+  const myPrint = leafPrint(leaf);
+  const fast = (myPrint & PRINT_BASIC) !== 0;
   const n = leafCount(tree);
   for (let l = 0; l < n; l++) {
     if (l === ctx.leafIndex) continue;
     const node = tree.nodes[2 * l];
     if (!node || node.nodeType !== 1) continue;
+    if (fast) {
+      // Both basic and listing basic (the credential rules hold), and keys that differ in the
+      // printed bits differ: nothing else to check for this leaf.
+      const p = (node as { [LEAF_PRINT]?: number })[LEAF_PRINT];
+      if (p !== undefined && (p & PRINT_BASIC) !== 0 && ((p ^ myPrint) & PRINT_SIG) !== 0 && ((p ^ myPrint) & PRINT_ENC) !== 0) continue;
+    }
     const other = node.leaf;
     if (!other.capabilities.credentials.includes(myType)) throw new MlsError('leaf-credential', `member ${l} does not support the credential type (§7.3)`);
     if (other.credential.credentialType !== myType && !myCreds.includes(other.credential.credentialType)) {

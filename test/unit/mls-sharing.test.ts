@@ -109,3 +109,32 @@ test('memberCount and membersBelow agree with the roster, also after a removal l
   assert.equal(mls.memberCount(c2), 2);
   assert.equal(mls.membersBelow(c2, mls.ownLeafIndex(c2)), 1); // leaf 1 (b) is blank now
 });
+
+test('§7.3 scan with leaf prints: duplicates are caught whether or not the printed bits differ', async () => {
+  const { validateLeafAgainstGroup } = await import('../../shared/mls/validate.js');
+  const { LEAF_PRINT } = await import('../../shared/mls/intern.js');
+  const [a] = await threeMembers();
+  const nodes = a.tree.nodes;
+  const leafOf = (i: number) => {
+    const n = nodes[2 * i];
+    assert.ok(n && n.nodeType === 1);
+    assert.ok(LEAF_PRINT in n, 'tree nodes carry a print');
+    return n.leaf;
+  };
+  const b = leafOf(1);
+  const c = leafOf(2);
+  const ctx = { groupId: a.groupContext.groupId, leafIndex: 2 };
+  const run = (leaf: typeof c) => validateLeafAgainstGroup(leaf, a.tree, a.groupContext, ctx);
+  run(c);
+  const withKey = (field: 'signatureKey' | 'encryptionKey', key: Uint8Array) => ({ ...c, [field]: key });
+  for (const field of ['signatureKey', 'encryptionKey'] as const) {
+    const code = field === 'signatureKey' ? 'duplicate-signature-key' : 'duplicate-encryption-key';
+    assert.throws(() => run(withKey(field, b[field].slice())), (e: Error & { code?: string }) => e.code === code, `${field}: exact duplicate`);
+    const firstByte = b[field].slice();
+    firstByte[0]! ^= 1; // same printed bits (the last two bytes), different key: the full compare clears it
+    run(withKey(field, firstByte));
+    const lastByte = b[field].slice();
+    lastByte[lastByte.length - 1]! ^= 1; // printed bits differ
+    run(withKey(field, lastByte));
+  }
+});
