@@ -48,7 +48,8 @@ import { encodeKeyPackage, encodeKeyPackageTBS, type KeyPackage } from './wire/k
 import { encodeLeafNodeTBS, LeafNodeSource, type LeafNode } from './wire/leafNode.js';
 import { decodeMLSMessage, encodeMLSMessage, type MLSMessage } from './wire/mlsMessage.js';
 import type { Welcome } from './wire/welcome.js';
-import { decodeRatchetTree, encodeRatchetTree, NodeType, type NodeList } from './wire/node.js';
+import { decodeRatchetTree, encodeRatchetTree, type NodeList } from './wire/node.js';
+import { leafTreeNode } from './intern.js';
 import { PSKType, ResumptionPSKUsage, type PreSharedKeyID } from './wire/preSharedKeyId.js';
 import { writeCredential } from './wire/credential.js';
 import { writeExtensions } from './wire/extension.js';
@@ -214,7 +215,7 @@ export async function createGroupState(o: CreateGroupOptions): Promise<GroupStat
     signature: EMPTY,
   };
   const leaf: LeafNode = { ...unsigned, signature: await signWithLabel(suite, o.signatureKeyPair.privateKey, 'LeafNodeTBS', encodeLeafNodeTBS(unsigned)) };
-  const tree = treeFromNodeList([{ nodeType: NodeType.leaf, leaf }]);
+  const tree = treeFromNodeList([leafTreeNode(leaf)]);
   const gc: GroupContext = {
     version: ProtocolVersion.mls10,
     cipherSuite: o.suite,

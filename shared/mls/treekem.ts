@@ -125,7 +125,7 @@ export async function createUpdatePath(
   };
   const signature = await signWithLabel(suite, signaturePrivateKey, 'LeafNodeTBS', encodeLeafNodeTBS(unsigned, groupId, leaf));
   const leafNode: LeafNode = { ...unsigned, signature };
-  setNodesInPlace(t, [[2 * leaf, { nodeType: NodeType.leaf, leaf: leafNode }]]);
+  setNodesInPlace(t, [[2 * leaf, leafTreeNode(leafNode)]]);
   const context = await contextFor(t);
   const recipients = pathRecipients(t, leaf, fdp, exclude);
   const nodes: UpdatePathNode[] = [];
