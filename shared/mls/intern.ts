@@ -13,6 +13,9 @@
 // frozen; the library never writes to public tree bytes (only secrets are wiped).
 //
 // Off by default (a page hosts one member and has nothing to share).
+//
+// Also here, always on: the leaf print that every leaf's tree node carries for the §7.3 scan
+// (leafTreeNode, LEAF_PRINT below), since tree nodes for leaves are made in this one place.
 import type { Node } from './wire/node.js';
 import type { LeafNode } from './wire/leafNode.js';
 import type { ParentNode } from './wire/parentNode.js';
