@@ -67,6 +67,12 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
       const want = rows(s.hub.rooms.get(r)!.members());
       assert.equal(JSON.parse(want).length, 3);
       for (const p of [b, d, e]) await waitFor(`${p.name}'s member list`, () => rows(p.member.members) === want, 3000);
+      // joinInfo keeps the join answer without what grows with the room (the GroupInfo, the first list).
+      for (const p of [b, d, e]) {
+        assert.equal(p.member.joinInfo?.groupInfo, null);
+        assert.deepEqual(p.member.joinInfo?.members, []);
+        assert.equal(p.member.joinInfo?.memberId, p.member.memberId);
+      }
       for (const p of [b, d, e]) p.member.close();
     });
   });
