@@ -16,6 +16,7 @@
 //
 // Also here, always on: the leaf print that every leaf's tree node carries for the §7.3 scan
 // (leafTreeNode, LEAF_PRINT below), since tree nodes for leaves are made in this one place.
+import { CredentialType } from './wire/credential.js';
 import type { Node } from './wire/node.js';
 import type { LeafNode } from './wire/leafNode.js';
 import type { ParentNode } from './wire/parentNode.js';
@@ -89,11 +90,10 @@ export const LEAF_PRINT = Symbol('leaf print');
 export const PRINT_SIG = 0x3fff;
 export const PRINT_ENC = 0x3fff << 14;
 export const PRINT_BASIC = 1 << 28;
-const BASIC_CREDENTIAL = 1;
 
 export function leafPrint(leaf: LeafNode): number {
   const low14 = (b: Uint8Array) => (b.length >= 2 ? ((b[b.length - 2]! << 8) | b[b.length - 1]!) & 0x3fff : 0);
-  const basic = leaf.credential.credentialType === BASIC_CREDENTIAL && leaf.capabilities.credentials.includes(BASIC_CREDENTIAL);
+  const basic = leaf.credential.credentialType === CredentialType.basic && leaf.capabilities.credentials.includes(CredentialType.basic);
   return (basic ? PRINT_BASIC : 0) | (low14(leaf.encryptionKey) << 14) | low14(leaf.signatureKey);
 }
 
