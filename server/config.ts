@@ -44,6 +44,8 @@ export interface ServerConfig {
   handshakeLogSize: number;
   /** How many times the server re-proposes the removal of a leaf before giving up (REMOVE_RETRIES). */
   removeRetries: number;
+  /** Longest wait of a join (external commit) behind removals noticed before it arrived; 0 disables (JOIN_HOLD_MS). */
+  joinHoldMs: number;
 
   // ---- media (mediasoup)
   /** Run the SFU (MEDIA=0 disables it: signaling and Delivery Service only, e.g. for DS tests). */
@@ -82,6 +84,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   reconnectGraceMs: 3000,
   handshakeLogSize: 256,
   removeRetries: 3,
+  joinHoldMs: 3000,
   media: true,
   numWorkers: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
   rtcListenIp: '127.0.0.1',
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     reconnectGraceMs: intEnv(env, 'RECONNECT_GRACE_MS', d.reconnectGraceMs, 0, 3_600_000),
     handshakeLogSize: intEnv(env, 'HANDSHAKE_LOG_SIZE', d.handshakeLogSize, 8, 1_000_000),
     removeRetries: intEnv(env, 'REMOVE_RETRIES', d.removeRetries, 1, 100),
+    joinHoldMs: intEnv(env, 'JOIN_HOLD_MS', d.joinHoldMs, 0, 60_000),
     media: env.MEDIA !== '0',
     numWorkers: intEnv(env, 'MEDIASOUP_WORKERS', d.numWorkers, 1, 256),
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,

@@ -19,6 +19,13 @@
 // mislabel itself (any member may already remove any other with a commit: no new power). Members check everything cryptographically and
 // report a commit they cannot process (rejectCommit), which may roll it back (see below).
 //
+// Membership changes in arrival order: an external commit (a join) voids every proposal of its epoch,
+// so a join that lands while a removal is pending makes the server propose that removal again and
+// every member verify it again; in a busy room, joiners that lost a race retry at once and can
+// starve the removals for many epochs. So a join waits (joinHold) while a removal that was noticed
+// before the joiner arrived is still pending, until the next commit (the join is then stale and
+// retried on the new GroupInfo) or for at most joinHoldMs (then it is judged as usual).
+//
 // Recovery from an accepted-but-invalid commit (RFC 9750 §5.2.1 "the group is stuck"): the DS
 // keeps the state before the newest commit. If a majority of the other members that were in the
 // group before it report rejection, the DS restores the previous epoch, GroupInfo and leaf map,
@@ -53,6 +60,7 @@ interface Snapshot {
   groupInfo: string;
   leaves: Map<string, number | null>;
   pendingRemovals: Map<number, number>;
+  leftAt: Map<number, number>;
   seq: number;
   committer: string;
   committerWasMember: boolean;
@@ -74,6 +82,8 @@ export interface DeliveryCallbacks {
 export interface DeliveryOptions {
   logSize: number;
   removeRetries: number;
+  /** Longest wait of an external commit behind earlier removals (0: never wait). */
+  joinHoldMs: number;
 }
 
 function decodeB64(text: string, field: string): Uint8Array {
@@ -104,6 +114,12 @@ export class DeliveryService {
   readonly #leaves = new Map<string, number | null>();
   /** leaf -> how many times the server proposed its removal. */
   #pendingRemovals = new Map<number, number>();
+  /** leaf -> when its member's departure was noticed (performance.now()); kept while its removal is pending. */
+  readonly #leftAt = new Map<number, number>();
+  /** memberId -> when the connection entered the room (for arrival order against removals). */
+  readonly #arrivedAt = new Map<string, number>();
+  /** Resolved at the next change of epoch (commit, rollback, reset); waiting joins hang on it. */
+  #epochMoved: { promise: Promise<void>; resolve: () => void } | null = null;
   #snapshot: Snapshot | null = null;
   readonly #rolledBack = new Set<number>();
   /** Highest seq dropped from the log for size. */
@@ -175,13 +191,17 @@ export class DeliveryService {
 
   // ---- connections
   addConnection(memberId: string): void {
-    if (!this.#leaves.has(memberId)) this.#leaves.set(memberId, null);
+    if (!this.#leaves.has(memberId)) {
+      this.#leaves.set(memberId, null);
+      this.#arrivedAt.set(memberId, performance.now());
+    }
   }
 
   /** The connection is gone for good (left, or its reconnect grace ended): propose its removal. */
   removeConnection(memberId: string): void {
     const leaf = this.#leaves.get(memberId);
     this.#leaves.delete(memberId);
+    this.#arrivedAt.delete(memberId);
     this.#snapshot?.eligible.delete(memberId);
     if (leaf === null || leaf === undefined || this.#epoch === null) return;
     if (this.members().length === 0) {
@@ -190,7 +210,55 @@ export class DeliveryService {
       return;
     }
     this.#pendingRemovals.set(leaf, 0);
+    this.#leftAt.set(leaf, performance.now());
     void this.#proposeRemoval(leaf);
+  }
+
+  /**
+   * How long (ms) the external commit of this connection should wait before it is judged: the
+   * removals noticed before the joiner arrived go first (see the header). 0: judge it now.
+   */
+  joinHold(memberId: string, commitB64: string): number {
+    if (this.#opts.joinHoldMs <= 0 || this.#epoch === null || this.#pendingRemovals.size === 0) return 0;
+    if (this.#leaves.get(memberId) !== null) return 0;
+    // Only a well-formed external commit for this epoch waits; anything else is judged (and refused) now.
+    let h: MlsHeader;
+    try {
+      h = readMlsHeader(fromBase64(commitB64));
+    } catch {
+      return 0;
+    }
+    if (h.wireFormat !== 'public' || h.contentType !== 'commit' || h.sender.type !== 'new_member_commit' || h.epoch !== this.#epoch) return 0;
+    const arrived = this.#arrivedAt.get(memberId);
+    if (arrived === undefined) return 0;
+    for (const leaf of this.#pendingRemovals.keys()) {
+      const left = this.#leftAt.get(leaf);
+      if (left !== undefined && left <= arrived) return this.#opts.joinHoldMs;
+    }
+    return 0;
+  }
+
+  /** Resolves at the next change of epoch or after ms, whichever comes first. */
+  epochMovedOr(ms: number): Promise<void> {
+    if (!this.#epochMoved) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#epochMoved = { promise, resolve };
+    }
+    const moved = this.#epochMoved.promise;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      void moved.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #signalEpochMoved(): void {
+    const m = this.#epochMoved;
+    this.#epochMoved = null;
+    m?.resolve();
   }
 
   /** Forget the group (the room is empty). */
@@ -202,8 +270,10 @@ export class DeliveryService {
     this.#log = [];
     this.#truncatedUpTo = this.#seq;
     this.#pendingRemovals.clear();
+    this.#leftAt.clear();
     this.#snapshot = null;
     for (const id of this.#leaves.keys()) this.#leaves.set(id, null);
+    this.#signalEpochMoved();
   }
 
   async #proposeRemoval(leaf: number): Promise<void> {
@@ -215,6 +285,7 @@ export class DeliveryService {
     if (tries >= this.#opts.removeRetries) {
       this.#cb.log(`gave up proposing the removal of leaf ${leaf} after ${tries} epochs`);
       this.#pendingRemovals.delete(leaf);
+      this.#leftAt.delete(leaf);
       return;
     }
     this.#pendingRemovals.set(leaf, tries + 1);
@@ -345,6 +416,7 @@ export class DeliveryService {
       groupInfo: this.#groupInfo!,
       leaves: new Map(this.#leaves),
       pendingRemovals: new Map(this.#pendingRemovals),
+      leftAt: new Map(this.#leftAt),
       seq: this.#seq + 1,
       committer: memberId,
       committerWasMember: ownLeaf !== null,
@@ -363,7 +435,10 @@ export class DeliveryService {
         removedIds.push(id);
       }
     }
-    for (const leaf of removed) this.#pendingRemovals.delete(leaf);
+    for (const leaf of removed) {
+      this.#pendingRemovals.delete(leaf);
+      this.#leftAt.delete(leaf);
+    }
     this.#fanOut(e, memberId);
     for (const id of removedIds) this.#cb.notify(id, 'removed', { reason: 'a commit removed your leaf' });
     if (req.welcome !== undefined) {
@@ -373,6 +448,7 @@ export class DeliveryService {
     // Removals the commit did not include are proposed again for the new epoch (after the
     // caller's response to the committer: the signature is async).
     for (const leaf of this.#pendingRemovals.keys()) void this.#proposeRemoval(leaf);
+    this.#signalEpochMoved();
     return { epoch: this.#epoch.toString(), seq: e.seq };
   }
 
@@ -426,6 +502,8 @@ export class DeliveryService {
       this.#leaves.set(id, before === undefined ? null : before);
     }
     this.#pendingRemovals = new Map(s.pendingRemovals);
+    this.#leftAt.clear();
+    for (const [leaf, t] of s.leftAt) this.#leftAt.set(leaf, t);
     const committerLeaf = this.#leaves.get(s.committer);
     this.#cb.log(`rolled back commit seq ${s.seq}: the room is at epoch ${s.epoch} again`);
     for (const id of this.#leaves.keys()) {
@@ -437,8 +515,10 @@ export class DeliveryService {
     this.#cb.evict(s.committer, 'your commit was rejected by the other members');
     if (committerLeaf !== null && committerLeaf !== undefined && this.#epoch !== null) {
       this.#pendingRemovals.set(committerLeaf, 0);
+      this.#leftAt.set(committerLeaf, performance.now());
     }
     for (const leaf of this.#pendingRemovals.keys()) void this.#proposeRemoval(leaf);
+    this.#signalEpochMoved();
   }
 
   /**

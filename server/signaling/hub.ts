@@ -119,9 +119,14 @@ export class Hub implements ConnectionHandler {
       }
       case 'commit': {
         const s = this.#session(conn);
-        const r = s.room.ds.commit(s.memberId, msg);
-        after(() => s.room.broadcastMembers());
-        return r;
+        const judge = () => {
+          const r = s.room.ds.commit(s.memberId, msg);
+          after(() => s.room.broadcastMembers());
+          return r;
+        };
+        // A join waits behind removals noticed before it arrived (delivery-service.ts header).
+        const hold = s.room.ds.joinHold(s.memberId, msg.commit);
+        return hold > 0 ? s.room.ds.epochMovedOr(hold).then(judge) : judge();
       }
       case 'proposal': {
         const s = this.#session(conn);
@@ -207,6 +212,7 @@ export class Hub implements ConnectionHandler {
           reconnectGraceMs: this.config.reconnectGraceMs,
           handshakeLogSize: this.config.handshakeLogSize,
           removeRetries: this.config.removeRetries,
+          joinHoldMs: this.config.joinHoldMs,
           log: this.log,
         },
         (r) => {

@@ -22,6 +22,7 @@ export interface RoomOptions {
   reconnectGraceMs: number;
   handshakeLogSize: number;
   removeRetries: number;
+  joinHoldMs: number;
   log: (line: string) => void;
 }
 
@@ -47,7 +48,7 @@ export class Room {
         evict: (memberId, reason) => this.evict(memberId, reason),
         log: (line) => options.log(`room ${name}: ${line}`),
       },
-      { logSize: options.handshakeLogSize, removeRetries: options.removeRetries },
+      { logSize: options.handshakeLogSize, removeRetries: options.removeRetries, joinHoldMs: options.joinHoldMs },
     );
   }
 

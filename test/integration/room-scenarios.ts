@@ -121,6 +121,34 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
     });
   });
 
+  test(`${label}: membership changes in arrival order: a join waits behind an earlier leave (JOIN_HOLD_MS)`, async () => {
+    // alice (designated committer) takes 400 ms over every commit, so carol's join, which arrives
+    // after bob's leave, is ready while bob's removal is still pending.
+    const slow: MlsApi = { ...mls, createCommit: async (st, o) => (await new Promise((r) => setTimeout(r, 400)), mls.createCommit(st, o)) };
+    for (const joinHoldMs of [3000, 0]) {
+      await withServer(async (s) => {
+        const r = room();
+        const a = await new Participant('alice', s.wsUrl, r, slow).join();
+        const b = await new Participant('bob', s.wsUrl, r, mls).join();
+        await converge([a, b], 1n);
+        await b.leave();
+        const c = await new Participant('carol', s.wsUrl, r, mls).join();
+        await converge([a, c], 3n);
+        // alice's epochs after the first: with the hold, bob's removal (1 member) comes before carol's join (2).
+        const counts = a.epochs.slice(-2).map((e) => e.memberCount);
+        const serverProposals = s.hub.rooms.get(r)!.ds.logEntries.filter((e) => e.from === 'server').length;
+        if (joinHoldMs > 0) {
+          assert.deepEqual(counts, [1, 2], 'the leave is committed first');
+          assert.equal(serverProposals, 1, 'the removal was proposed once');
+        } else {
+          assert.deepEqual(counts, [3, 2], 'without the hold the join wins the race');
+          assert.equal(serverProposals, 2, 'and the removal is proposed again for the new epoch');
+        }
+        for (const p of [a, c]) p.member.close();
+      }, { joinHoldMs });
+    }
+  });
+
   test(`${label}: churn: two crashes, a leave and two joins at once; everyone settles on one epoch`, async () => {
     await withServer(async (s) => {
       const r = room();

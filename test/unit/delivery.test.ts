@@ -14,7 +14,7 @@ import { fromBase64 } from '../../shared/bytes/index.js';
 const G = new Uint8Array([0xaa, 0xbb, 0xcc]);
 const OTHER = new Uint8Array([1]);
 
-function setup() {
+function setup(joinHoldMs = 0) {
   const sent: Array<{ to: string; type: string; body: Record<string, unknown> }> = [];
   const evicted: string[] = [];
   const removals: Array<[bigint, number]> = [];
@@ -28,7 +28,7 @@ function setup() {
       evict: (id) => evicted.push(id),
       log: () => {},
     },
-    { logSize: 16, removeRetries: 3 },
+    { logSize: 16, removeRetries: 3, joinHoldMs },
   );
   return { ds, sent, evicted, removals };
 }
@@ -154,6 +154,50 @@ test('a departed member: the server proposes its Remove, re-proposes after a com
   assert.equal(removals.length, 2, 'no further proposals');
   assert.deepEqual(ds.pendingRemovals, []);
   assert.equal(ds.epoch, 4n);
+});
+
+test('a join waits behind removals noticed before it arrived: until the next commit (then stale), or for joinHoldMs', async () => {
+  const { ds, sent } = setup(150);
+  for (const id of ['a', 'b', 'c', 'd']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  ds.commit('c', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
+  assert.equal(ds.joinHold('d', extCommit(2n)), 0, 'nothing pending: no wait');
+  ds.removeConnection('b');
+  ds.addConnection('e');
+  await tick();
+  assert.equal(ds.joinHold('e', extCommit(2n)), 150, 'e arrived after b left: it waits');
+  assert.equal(ds.joinHold('d', extCommit(2n)), 0, 'd arrived before b left: first come, first served');
+  assert.equal(ds.joinHold('a', memberCommit(2n, 0)), 0, 'member commits never wait');
+  assert.equal(ds.joinHold('e', extCommit(1n)), 0, 'a stale commit is refused at once');
+  assert.equal(ds.joinHold('e', 'AAAA'), 0, 'a malformed commit is refused at once');
+  // The removal is committed while e waits: the wait ends at once and e's commit is stale.
+  const t0 = performance.now();
+  const waited = ds.epochMovedOr(10_000);
+  const latest = sent.filter((s) => s.type === 'handshake' && s.body.from === 'server').pop()!.body.message as string;
+  ds.commit('a', { commit: memberCommit(2n, 0, { refs: [externalProposalRef(fromBase64(latest), 1)!] }), groupInfo: gi(3n), leafIndex: 0, removed: [1] });
+  await waited;
+  assert.ok(performance.now() - t0 < 1000, 'released by the commit, not by the timeout');
+  assert.equal(code(() => ds.commit('e', { commit: extCommit(2n), groupInfo: gi(3n), leafIndex: 1 })), 'stale-epoch');
+  assert.equal(ds.joinHold('e', extCommit(3n)), 0, 'the removal is done: e goes on');
+  // Nobody commits a removal: the join waits joinHoldMs, then is judged as usual (and wins).
+  ds.removeConnection('c');
+  ds.addConnection('f');
+  await tick();
+  assert.equal(ds.joinHold('f', extCommit(3n)), 150);
+  const t1 = performance.now();
+  await ds.epochMovedOr(ds.joinHold('f', extCommit(3n)));
+  assert.ok(performance.now() - t1 >= 140, 'the wait is bounded by joinHoldMs');
+  assert.deepEqual(ds.commit('f', { commit: extCommit(3n), groupInfo: gi(4n), leafIndex: 2 }), { epoch: '4', seq: ds.lastSeq });
+  assert.deepEqual(ds.pendingRemovals, [2], 'c is still to be removed (proposed again for epoch 4)');
+  // With joinHoldMs 0 nothing ever waits.
+  const off = setup(0);
+  for (const id of ['a', 'b']) off.ds.addConnection(id);
+  off.ds.createGroup('a', gi(0n), 0);
+  off.ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  off.ds.removeConnection('b');
+  off.ds.addConnection('c');
+  assert.equal(off.ds.joinHold('c', extCommit(1n)), 0);
 });
 
 test('rollback: members reject an accepted commit; the DS restores the epoch, evicts the committer, proposes its removal', async () => {
