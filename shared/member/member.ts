@@ -34,7 +34,10 @@ export interface MlsApi {
     externalSenders?: { signatureKey: Uint8Array; identity: Uint8Array }[];
   }): Promise<GroupState>;
   groupInfo(state: GroupState): Promise<Uint8Array>;
-  joinExternal(o: { groupInfo: Uint8Array; identity: Uint8Array; signatureKeyPair?: SignatureKeyPair }): Promise<{ commit: Uint8Array; pendingState: GroupState }>;
+  /** `verifiedLeaves`: an instance of VerifiedLeaves kept across the attempts of one join. */
+  joinExternal(o: { groupInfo: Uint8Array; identity: Uint8Array; signatureKeyPair?: SignatureKeyPair; verifiedLeaves?: object }): Promise<{ commit: Uint8Array; pendingState: GroupState }>;
+  /** shared/mls VerifiedLeaves; optional (without it every join attempt verifies every leaf). */
+  VerifiedLeaves?: new () => object;
   createCommit(state: GroupState, o?: { add?: Uint8Array[]; remove?: number[] }): Promise<{ commit: Uint8Array; welcome?: Uint8Array; pendingState: GroupState }>;
   processMessage(state: GroupState, message: Uint8Array): Promise<
     | { kind: 'commit'; newState: GroupState; removedLeaves: number[]; addedLeaves: number[]; selfRemoved: boolean }
@@ -263,6 +266,8 @@ export class Member {
     this.#setMembers(res.members);
     const externalSenders = [{ signatureKey: fromBase64(res.externalSender.signatureKey), identity: fromBase64(res.externalSender.identity) }];
     let groupInfo = res.groupInfo;
+    // An attempt that loses a race retries on the next epoch's tree: only its changed leaves are verified again.
+    const verifiedLeaves = mls.VerifiedLeaves ? new mls.VerifiedLeaves() : undefined;
     for (let attempt = 1; ; attempt++) {
       if (attempt > this.#o.maxJoinAttempts) throw new MemberError('join-failed', `no external commit accepted after ${this.#o.maxJoinAttempts} attempts`);
       if (groupInfo === null) {
@@ -279,7 +284,12 @@ export class Member {
           continue;
         }
       }
-      const { commit, pendingState } = await mls.joinExternal({ groupInfo: fromBase64(groupInfo), identity: utf8(this.#o.name), signatureKeyPair: this.#keys });
+      const { commit, pendingState } = await mls.joinExternal({
+        groupInfo: fromBase64(groupInfo),
+        identity: utf8(this.#o.name),
+        signatureKeyPair: this.#keys,
+        ...(verifiedLeaves ? { verifiedLeaves } : {}),
+      });
       try {
         const r = await this.#ask('commit', {
           commit: toBase64(commit),

@@ -28,6 +28,7 @@ import { confirmedTranscriptHash, interimTranscriptHash } from './transcript.js'
 import * as tm from './treeMath.js';
 import { applyUpdatePath, createUpdatePath, decryptUpdatePath, keysFromPathSecret, pruneKeys, type LeafTemplate, type PathKeys } from './treekem.js';
 import { MemberIndex, startTreeValidation, validateLeafNode, validateTree } from './validate.js';
+import type { VerifiedLeaves } from './validate.js';
 import { ProposalOrRefType, type Commit, type ProposalOrRef } from './wire/commit.js';
 import { CredentialType, type Credential } from './wire/credential.js';
 import { ExtensionType, type Extension } from './wire/extension.js';
@@ -998,6 +999,8 @@ export interface JoinExternalOptions extends CryptoOption {
   /** Leaf of an earlier incarnation of this client to remove in the same commit (resync). */
   removeLeaf?: number;
   authenticatedData?: Uint8Array;
+  /** Leaf signatures this joiner verified on an earlier attempt (validate.ts VerifiedLeaves). */
+  verifiedLeaves?: VerifiedLeaves;
 }
 
 export async function joinExternalState(o: JoinExternalOptions): Promise<{ commit: Uint8Array; pendingState: GroupState }> {
@@ -1013,7 +1016,7 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
   // signatures are verified on the thread pool. Nothing is returned before they have all
   // verified, and a failure in between waits for them first, so a bad signature is still the
   // error reported (as when validateTree ran first); on a bad signature the new secrets are wiped.
-  const { signatures } = await startTreeValidation(suite, tree0, gc);
+  const { signatures } = await startTreeValidation(suite, tree0, gc, o.verifiedLeaves);
   let built: Awaited<ReturnType<typeof buildExternalPath>>;
   try {
     built = await buildExternalPath(suite, o, gi, tree0);

@@ -56,11 +56,13 @@ import { encodeMLSMessage } from './wire/mlsMessage.js';
 import { ProposalType, type Proposal } from './wire/proposal.js';
 import { ProtocolVersion } from './wire/protocolVersion.js';
 import { WireFormat } from './wire/wireFormat.js';
+import type { VerifiedLeaves } from './validate.js';
 import type { KeyPackage } from './wire/keyPackage.js';
 
 export { MlsError } from './errors.js';
 export { setDefaultCryptoBackend } from '../crypto/index.js';
 export { setPublicValueSharing, sharedValueCounts } from './intern.js';
+export { VerifiedLeaves } from './validate.js';
 export type { GroupState } from './state.js';
 export type { Sender } from './wire/framedContent.js';
 export type { SuiteId, CryptoBackend } from '../crypto/index.js';
@@ -123,6 +125,8 @@ export async function joinExternal(o: {
   signatureKeyPair?: SignatureKeyPair;
   /** Leaf of this client's earlier incarnation to remove in the same commit (rejoin after a crash). */
   removeLeaf?: number;
+  /** Keep one across the attempts of one join: leaves already verified are not verified again. */
+  verifiedLeaves?: VerifiedLeaves;
   crypto?: CryptoBackend;
 }): Promise<{ commit: Uint8Array; pendingState: GroupState }> {
   assertBytes(o.groupInfo, 'groupInfo');
@@ -134,6 +138,7 @@ export async function joinExternal(o: {
   const signatureKeyPair = o.signatureKeyPair ?? (await generateSignatureKeyPair(suite, o));
   const opts: Parameters<typeof joinExternalState>[0] = { groupInfo: msg, credential: basic(o.identity), signatureKeyPair };
   if (o.removeLeaf !== undefined) opts.removeLeaf = o.removeLeaf;
+  if (o.verifiedLeaves !== undefined) opts.verifiedLeaves = o.verifiedLeaves;
   if (o.crypto !== undefined) opts.crypto = o.crypto;
   return asMlsError(() => joinExternalState(opts));
 }

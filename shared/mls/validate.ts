@@ -249,7 +249,7 @@ export async function validateTree(suite: CipherSuite, tree: RatchetTree, gc: Gr
  * it before using the tree's contents for anything it returns, and on its own failure should
  * await it first so a signature failure is reported as validateTree would report it.
  */
-export async function startTreeValidation(suite: CipherSuite, tree: RatchetTree, gc: GroupContext): Promise<{ signatures: Promise<void> }> {
+export async function startTreeValidation(suite: CipherSuite, tree: RatchetTree, gc: GroupContext, verified?: VerifiedLeaves): Promise<{ signatures: Promise<void> }> {
   checkUnmergedLeaves(tree);
   const n = leafCount(tree);
   const req = requiredCapabilities(gc);
@@ -289,7 +289,7 @@ export async function startTreeValidation(suite: CipherSuite, tree: RatchetTree,
   // backend that verifies off the main thread (node's and WebCrypto's thread pool) works on them
   // while the tree hash and parent hashes are computed here. A hash failure is reported before a
   // signature failure.
-  const signatures = verifyLeafSignatures(suite, tree, gc.groupId);
+  const signatures = verifyLeafSignatures(suite, tree, gc.groupId, verified);
   // Marked handled now: it may reject while the hashes are still being computed; the rejection
   // is still thrown by whoever awaits `signatures`.
   signatures.catch(() => {});
@@ -305,18 +305,64 @@ export async function startTreeValidation(suite: CipherSuite, tree: RatchetTree,
  * queued before it; verifications started in batches waited for the hashing between batches.
  * The failure reported is the lowest failing leaf, as before.
  */
-async function verifyLeafSignatures(suite: CipherSuite, tree: RatchetTree, groupId: Uint8Array): Promise<void> {
+async function verifyLeafSignatures(suite: CipherSuite, tree: RatchetTree, groupId: Uint8Array, verified?: VerifiedLeaves): Promise<void> {
   const n = leafCount(tree);
   const pending: Promise<boolean>[] = [];
   const leaves: number[] = [];
+  const keys: string[] = [];
   for (let l = 0; l < n; l++) {
     const leaf = leafAt(tree, l);
     if (!leaf) continue;
-    pending.push(verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', encodeLeafNodeTBS(leaf, groupId, l), leaf.signature));
+    const tbs = encodeLeafNodeTBS(leaf, groupId, l);
+    if (verified) {
+      const key = verified.keyOf(suite.id, tbs, leaf.signature);
+      if (verified.has(key)) continue;
+      keys.push(key);
+    }
+    pending.push(verifyWithLabel(suite, leaf.signatureKey, 'LeafNodeTBS', tbs, leaf.signature));
     leaves.push(l);
   }
   const results = await Promise.all(pending);
+  if (verified) for (let i = 0; i < results.length; i++) if (results[i]) verified.add(keys[i]!);
   for (let i = 0; i < results.length; i++) if (!results[i]) throw new MlsError('leaf-signature', `leaf ${leaves[i]} signature does not verify (§7.3)`);
+}
+
+/**
+ * Leaf signatures (§7.3) that one caller has already seen verify, for an external joiner that lost
+ * a race and retries on the next epoch's tree: it verifies again only the leaves that changed. An
+ * entry is the exact suite, LeafNodeTBS (which holds the signature key and, for leaves from
+ * commits and updates, the group id and leaf index) and signature, so any change to any of them
+ * means a fresh verification. Only successes are recorded. Keep one per join; the set is cleared
+ * when it reaches `limit` entries.
+ */
+export class VerifiedLeaves {
+  readonly #seen = new Set<string>();
+  constructor(readonly limit = 65_536) {}
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /** @internal */
+  keyOf(suite: number, tbs: Uint8Array, signature: Uint8Array): string {
+    // Suite and signature length first, so the two variable-length parts cannot run into each other.
+    return String.fromCharCode(suite, signature.length) + keyString(signature) + keyString(tbs);
+  }
+
+  /** @internal */
+  has(key: string): boolean {
+    return this.#seen.has(key);
+  }
+
+  /** @internal */
+  add(key: string): void {
+    if (this.#seen.size >= this.limit) this.#seen.clear();
+    this.#seen.add(key);
+  }
+
+  clear(): void {
+    this.#seen.clear();
+  }
 }
 
 /**

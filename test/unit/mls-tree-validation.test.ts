@@ -255,6 +255,13 @@ test('joining by external commit: a forged leaf signature in the GroupInfo tree 
   // Positive control: the unforged tree is joined.
   const ok = await mls.joinExternal({ groupInfo: await mls.groupInfo(bob), identity: utf8('carol') });
   assert.equal(mls.treeSize(ok.pendingState) >= 3, true);
+  // A joiner retrying with the leaves it verified on an earlier attempt: leaf 1 verified then, but
+  // its bytes (the signature) differ now, so it is verified again and refused.
+  const verifiedLeaves = new mls.VerifiedLeaves();
+  await mls.joinExternal({ groupInfo: await mls.groupInfo(bob), identity: utf8('carol'), verifiedLeaves });
+  assert.equal(verifiedLeaves.size, 2);
+  await assert.rejects(mls.joinExternal({ groupInfo: await giBytes(true), identity: utf8('carol'), verifiedLeaves }), isMls('leaf-signature', /leaf 1 /));
+  assert.equal(verifiedLeaves.size, 2, 'the forged leaf was not recorded');
   // And the missing external_pub alone is reported as such.
   const noPub = await makeGroupInfo(suite, bob, true, false);
   await assert.rejects(
