@@ -363,8 +363,8 @@ async function syntheticGroup(shape: TreeShape, suite: CipherSuite, groupId: Uin
   const { tree, leaves, parents } = shape === 'worst' ? await worstTree(suite, groupId, n) : await updatedTree(suite, groupId, n);
   const me = leaves[own]!;
   const base = await createGroupState({ groupId, suite: SUITE, credential: { credentialType: CredentialType.basic, identity: utf8(`m${own}`) }, signatureKeyPair: me.sig, crypto: BACKEND });
-  const keys: GroupState['keys'] = { [2 * own]: me.enc };
-  for (const p of tm.directPath(2 * own, rt.leafCount(tree))) if (rt.parentAt(tree, p)) keys[p] = parents.get(p)!;
+  const keys = [{ node: 2 * own, ...me.enc }];
+  for (const p of tm.directPath(2 * own, rt.leafCount(tree))) if (rt.parentAt(tree, p)) keys.push({ node: p, ...parents.get(p)! });
   return {
     ...base,
     groupContext: { ...base.groupContext, epoch: 1n, treeHash: await rt.treeHash(suite, tree) },

@@ -26,7 +26,7 @@ import { createSecretTree } from './secretTree.js';
 import { MAX_RESUMPTION_PSKS, suiteFor, type CryptoOption, type GroupState, type PendingProposal } from './state.js';
 import { confirmedTranscriptHash, interimTranscriptHash } from './transcript.js';
 import * as tm from './treeMath.js';
-import { applyUpdatePath, createUpdatePath, decryptUpdatePath, keysFromPathSecret, pruneKeys, type LeafTemplate, type PathKeys } from './treekem.js';
+import { applyUpdatePath, createUpdatePath, decryptUpdatePath, keysFromPathSecret, pruneKeys, withKeys, type LeafTemplate, type PathKeys } from './treekem.js';
 import { MemberIndex, startTreeValidation, validateLeafNode, validateTree } from './validate.js';
 import type { VerifiedLeaves } from './validate.js';
 import { ProposalOrRefType, type Commit, type ProposalOrRef } from './wire/commit.js';
@@ -243,7 +243,7 @@ export async function createGroupState(o: CreateGroupOptions): Promise<GroupStat
     tree,
     ownLeaf: 0,
     signaturePrivateKey: o.signatureKeyPair.privateKey,
-    keys: { 0: enc },
+    keys: [{ node: 0, privateKey: enc.privateKey, publicKey: enc.publicKey }],
     secrets,
     interimTranscriptHash: interim,
     confirmationTag,
@@ -466,7 +466,7 @@ export async function createCommitState(state: GroupState, o: CommitOptions = {}
     );
     tree = created.tree;
     commitSecret = created.commitSecret;
-    keys = { ...pruneKeys(tree, state.keys), ...created.keys };
+    keys = withKeys(pruneKeys(tree, state.keys), created.keys);
     pathSecrets = created.pathSecrets;
     path = created.updatePath;
   }
@@ -682,7 +682,7 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
     const leaf = leafAt(tree, state.ownLeaf)!;
     const kp = (state.pendingUpdateKeys ?? []).find((k) => equal(k.publicKey, leaf.encryptionKey));
     check(kp !== undefined, 'unknown-own-update', 'commit applies an Update for our leaf that we did not propose');
-    keys = { ...keys, [2 * state.ownLeaf]: kp };
+    keys = withKeys(keys, [{ node: 2 * state.ownLeaf, privateKey: kp.privateKey, publicKey: kp.publicKey }]);
   }
   if (commit.path) {
     await validateLeafNode(suite, commit.path.leafNode, tree, { ...state.groupContext, extensions: applied.extensions }, {
@@ -692,7 +692,8 @@ async function processCommit(suite: CipherSuite, state: GroupState, ac: Authenti
     });
     // validateLeafNode just verified the leaf's LeafNodeTBS signature for (group_id, senderLeaf):
     // applyUpdatePath does not verify the same signature a second time.
-    tree = await applyUpdatePath(suite, tree, senderLeaf, commit.path, state.groupContext.groupId, true);
+    // A tree other than the state's is this commit's own copy (proposals applied or a leaf added).
+    tree = await applyUpdatePath(suite, tree, senderLeaf, commit.path, state.groupContext.groupId, true, tree !== state.tree);
     const exclude = applied.added.map((a) => a.leaf);
     const context = encodeGroupContext(epochGroupContext(state.groupContext, await treeHash(suite, tree), state.groupContext.confirmedTranscriptHash, applied.extensions));
     const r = await decryptUpdatePath(suite, tree, state.ownLeaf, senderLeaf, commit.path, pruneKeys(tree, keys), exclude, context);
@@ -894,10 +895,10 @@ export async function joinWelcomeState(o: JoinWelcomeOptions): Promise<GroupStat
     }
   }
   check(own >= 0, 'welcome-no-own-leaf', 'our KeyPackage leaf is not in the tree (§12.4.3.1)');
-  let keys: PathKeys = { [2 * own]: { privateKey: o.private.encryptionPrivateKey, publicKey: o.keyPackage.leafNode.encryptionKey } };
+  let keys: PathKeys = [{ node: 2 * own, privateKey: o.private.encryptionPrivateKey, publicKey: o.keyPackage.leafNode.encryptionKey }];
   if (gs.pathSecret) {
     const node = tm.commonAncestor(2 * own, 2 * gi.signer);
-    keys = { ...keys, ...(await keysFromPathSecret(suite, tree, own, node, gs.pathSecret)) };
+    keys = withKeys(keys, await keysFromPathSecret(suite, tree, own, node, gs.pathSecret));
   }
   const gcBytes = encodeGroupContext(gc);
   const { welcomeSecret: ws2, secrets } = await ks.deriveEpoch(suite, gs.joinerSecret, pskSecret, gcBytes);
@@ -1028,7 +1029,7 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
   try {
     await signatures;
   } catch (e) {
-    wipe(initSecret, created.commitSecret, ...created.pathSecrets.values(), ...Object.values(created.keys).map((k) => k.privateKey));
+    wipe(initSecret, created.commitSecret, ...created.pathSecrets.values(), ...created.keys.map((k) => k.privateKey));
     throw e;
   }
   const commit: Commit = { proposals: proposals.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal })), path: created.updatePath };
@@ -1050,7 +1051,7 @@ export async function joinExternalState(o: JoinExternalOptions): Promise<{ commi
     tree: tree0,
     ownLeaf: own,
     signaturePrivateKey: o.signatureKeyPair.privateKey,
-    keys: {},
+    keys: [],
     secrets: { ...emptySecrets(), resumptionPsk: EMPTY },
     interimTranscriptHash: interimBefore,
     confirmationTag: gi.confirmationTag,

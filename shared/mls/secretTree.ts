@@ -44,7 +44,24 @@ export interface SecretTree {
 export type RatchetType = 'handshake' | 'application';
 
 export function createSecretTree(encryptionSecret: Uint8Array, leafCount: number): SecretTree {
-  return { leafCount, nodes: { [tm.root(leafCount)]: encryptionSecret.slice() }, handshake: {}, application: {} };
+  return { leafCount, nodes: rootOnly(tm.root(leafCount), encryptionSecret.slice()), handshake: {}, application: {} };
+}
+
+/** An integer key V8 will not give fast elements (beyond its largest fast-array gap). */
+const DICTIONARY_KEY = 0x7ffffffe;
+
+/**
+ * `{ [root]: secret }` held by V8 as a dictionary. An object whose first integer key is k gets a
+ * backing store of about k slots (8 KiB at root 1023, in a group of 1000), and every member makes
+ * one at every epoch while most never derive a leaf's ratchets. Touching a key past V8's gap
+ * limit first switches the object to dictionary elements, which it keeps for the one real key.
+ */
+function rootOnly(root: number, secret: Uint8Array): Record<number, Uint8Array> {
+  const nodes: Record<number, Uint8Array> = {};
+  nodes[DICTIONARY_KEY] = secret;
+  delete nodes[DICTIONARY_KEY];
+  nodes[root] = secret;
+  return nodes;
 }
 
 const LEFT = utf8('left');

@@ -54,7 +54,7 @@ export function suiteFor(id: SuiteId, o?: CryptoOption): CipherSuite {
 /** Every secret a state holds (private keys, epoch secrets, secret-tree and PSK material). */
 export function stateSecrets(s: GroupState): Uint8Array[] {
   const out: Uint8Array[] = [s.signaturePrivateKey];
-  for (const k of Object.values(s.keys)) out.push(k.privateKey);
+  for (const k of s.keys) out.push(k.privateKey);
   out.push(...Object.values(s.secrets));
   out.push(...Object.values(s.secretTree.nodes));
   for (const r of [...Object.values(s.secretTree.handshake), ...Object.values(s.secretTree.application)]) {

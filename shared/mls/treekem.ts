@@ -31,19 +31,40 @@ import { leafTreeNode } from './intern.js';
 /** Path-secret encryptions in flight at once when creating an UpdatePath. */
 export const ENCRYPT_BATCH = 64;
 
-/** HPKE key pairs a member holds for tree nodes (node index -> pair), its own leaf included. */
-export type PathKeys = Record<number, { privateKey: Uint8Array; publicKey: Uint8Array }>;
+/** An HPKE key pair a member holds for a tree node. */
+export interface PathKey {
+  node: NodeIndex;
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+/**
+ * The key pairs a member holds (its own leaf and nodes of its direct path; at most log2(n) + 1),
+ * one per node, in node order. A short list rather than an object keyed by node index: V8 gives
+ * an object whose first integer key is ~1000 a backing store of that many slots (12 KiB per
+ * member state at 1000 members, and again for every copy made per commit).
+ */
+export type PathKeys = readonly PathKey[];
+
+export function keyAt(keys: PathKeys, node: NodeIndex): PathKey | undefined {
+  for (const k of keys) if (k.node === node) return k;
+  return undefined;
+}
+
+/** `keys` with `more` added; a node in both takes its pair from `more`. */
+export function withKeys(keys: PathKeys, more: PathKeys): PathKeys {
+  const out = keys.filter((k) => keyAt(more, k.node) === undefined).concat(more);
+  return out.sort((a, b) => a.node - b.node);
+}
 
 /** Keeps only the key pairs whose public key is still the one in the tree; wipes the rest. */
 export function pruneKeys(tree: RatchetTree, keys: PathKeys, wipeDropped = false): PathKeys {
-  const out: PathKeys = {};
-  for (const [k, v] of Object.entries(keys)) {
-    const node = Number(k);
-    const pub = node < tree.nodes.length ? publicKeyAt(tree, node) : undefined;
-    if (pub && equal(pub, v.publicKey)) out[node] = v;
-    else if (wipeDropped) wipe(v.privateKey);
-  }
-  return out;
+  return keys.filter((k) => {
+    const pub = k.node < tree.nodes.length ? publicKeyAt(tree, k.node) : undefined;
+    if (pub && equal(pub, k.publicKey)) return true;
+    if (wipeDropped) wipe(k.privateKey);
+    return false;
+  });
 }
 
 export async function nodeKeyPairFromPathSecret(suite: CipherSuite, pathSecret: Uint8Array) {
@@ -97,7 +118,7 @@ export async function createUpdatePath(
   const fdp = filteredDirectPath(tree, leaf);
   const leafKp = fixedLeafKeyPair ?? (await suite.hpke.generateKeyPair());
   const pathSecrets = new Map<NodeIndex, Uint8Array>();
-  const keys: PathKeys = { [2 * leaf]: leafKp };
+  const keys: PathKey[] = [{ node: 2 * leaf, privateKey: leafKp.privateKey, publicKey: leafKp.publicKey }];
   let secret = randomBytes(suite.kdf.Nh);
   const changes: [NodeIndex, Node | null][] = tm.directPath(2 * leaf, leafCount(tree)).map((p) => [p, null]);
   const byNode = new Map<NodeIndex, Node | null>(changes);
@@ -106,7 +127,7 @@ export async function createUpdatePath(
     const p = fdp[i]!;
     pathSecrets.set(p, secret);
     const kp = await nodeKeyPairFromPathSecret(suite, secret);
-    keys[p] = kp;
+    keys.push({ node: p, privateKey: kp.privateKey, publicKey: kp.publicKey });
     byNode.set(p, { nodeType: NodeType.parent, parent: { encryptionKey: kp.publicKey, parentHash: new Uint8Array(0), unmergedLeaves: [] } });
   }
   // commit_secret = path_secret[n] for a path of n nodes; with no path it is path_secret[0].
@@ -145,9 +166,9 @@ export async function createUpdatePath(
         throw e;
       }
     }
-    nodes.push({ encryptionKey: keys[p]!.publicKey, encryptedPathSecret });
+    nodes.push({ encryptionKey: keyAt(keys, p)!.publicKey, encryptedPathSecret });
   }
-  return { tree: t, updatePath: { leafNode, nodes }, commitSecret, pathSecrets, keys };
+  return { tree: t, updatePath: { leafNode, nodes }, commitSecret, pathSecrets, keys: keys.sort((a, b) => a.node - b.node) };
 }
 
 /**
@@ -156,6 +177,8 @@ export async function createUpdatePath(
  * parent hashes and checks the leaf's parent_hash (§7.9.2) and signature.
  * `leafSignatureVerified`: the caller has just verified this leaf's LeafNodeTBS signature for
  * (groupId, sender) itself (processCommit's §7.3 validateLeafNode does), so it is not verified twice.
+ * `owned`: `tree` is the caller's own fresh copy (from this commit's proposals or new leaf), shared
+ * with no state, so the path is merged into it in place instead of into one more O(n) copy.
  */
 export async function applyUpdatePath(
   suite: CipherSuite,
@@ -164,6 +187,7 @@ export async function applyUpdatePath(
   path: UpdatePath,
   groupId: Uint8Array,
   leafSignatureVerified = false,
+  owned = false,
 ): Promise<RatchetTree> {
   const fdp = filteredDirectPath(tree, sender);
   check(path.nodes.length === fdp.length, 'update-path-length', `UpdatePath has ${path.nodes.length} nodes, filtered direct path has ${fdp.length} (§7.6)`);
@@ -181,7 +205,9 @@ export async function applyUpdatePath(
       parent: { encryptionKey: path.nodes[i]!.encryptionKey, parentHash: new Uint8Array(0), unmergedLeaves: [] },
     });
   }
-  const t = withNodes(tree, byNode); // the one copy of this operation; changed in place below
+  let t = tree;
+  if (owned) setNodesInPlace(t, byNode);
+  else t = withNodes(tree, byNode); // the one copy of this operation; changed in place below
   const ph = await computePathParentHashes(suite, t, sender, fdp, true);
   check(leafNode.parentHash !== undefined && equal(leafNode.parentHash, ph.leafParentHash), 'parent-hash-mismatch', 'UpdatePath leaf parent_hash does not match the path (§7.9.2)');
   setNodesInPlace(t, [[2 * sender, leafTreeNode(leafNode)]]);
@@ -208,29 +234,32 @@ export async function decryptUpdatePath(
   let i = fdp.findIndex((p) => tm.isInSubtree(2 * own, childrenToward(p, 2 * sender).sibling));
   if (i < 0) throw new MlsError('update-path-no-secret', 'no UpdatePath node covers this member (§7.5)');
   const res = recipients[i]!;
-  const j = res.findIndex((x) => keys[x] !== undefined && equal(keys[x]!.publicKey, publicKeyAt(tree, x) ?? new Uint8Array(0)));
+  const j = res.findIndex((x) => {
+    const k = keyAt(keys, x);
+    return k !== undefined && equal(k.publicKey, publicKeyAt(tree, x) ?? new Uint8Array(0));
+  });
   if (j < 0) throw new MlsError('update-path-no-key', 'no private key for the resolution node (§7.5)');
   const ct = path.nodes[i]!.encryptedPathSecret[j];
   check(ct !== undefined, 'update-path-ciphertexts', 'UpdatePath node lacks a ciphertext for this member (§7.6)');
   check(path.nodes[i]!.encryptedPathSecret.length === res.length, 'update-path-ciphertexts', 'UpdatePath ciphertext count differs from the resolution size (§7.6)');
   let secret: Uint8Array;
   try {
-    secret = await decryptWithLabel(suite, keys[res[j]!]!.privateKey, 'UpdatePathNode', context, ct.kemOutput, ct.ciphertext);
+    secret = await decryptWithLabel(suite, keyAt(keys, res[j]!)!.privateKey, 'UpdatePathNode', context, ct.kemOutput, ct.ciphertext);
   } catch {
     throw new MlsError('update-path-decrypt', 'path secret does not decrypt (§7.5)');
   }
   const first = secret;
-  const newKeys: PathKeys = {};
+  const node = fdp[i]!;
+  const newKeys: PathKey[] = [];
   for (; i < fdp.length; i++) {
     const kp = await nodeKeyPairFromPathSecret(suite, secret);
     check(equal(kp.publicKey, path.nodes[i]!.encryptionKey), 'path-key-mismatch', `derived public key differs at node ${fdp[i]} (§7.5)`);
-    newKeys[fdp[i]!] = kp;
+    newKeys.push({ node: fdp[i]!, privateKey: kp.privateKey, publicKey: kp.publicKey });
     const next = await deriveSecret(suite, secret, 'path');
     if (secret !== first) wipe(secret);
     secret = next;
   }
-  const node = fdp[fdp.findIndex((p) => newKeys[p] !== undefined)]!;
-  return { commitSecret: secret, keys: { ...keys, ...newKeys }, pathSecret: first, node };
+  return { commitSecret: secret, keys: withKeys(keys, newKeys), pathSecret: first, node };
 }
 
 /** Key pairs from a Welcome's path_secret at `node` up to the root (§12.4.3.1). */
@@ -244,14 +273,14 @@ export async function keysFromPathSecret(
   const fdp = filteredDirectPath(tree, own);
   let i = fdp.indexOf(node);
   check(i >= 0, 'welcome-path-secret', 'path_secret node is not on the filtered direct path (§12.4.3.1)');
-  const out: PathKeys = {};
+  const out: PathKey[] = [];
   let secret = pathSecret;
   for (; i < fdp.length; i++) {
     const p = fdp[i]!;
     const kp = await nodeKeyPairFromPathSecret(suite, secret);
     const pub = publicKeyAt(tree, p);
     check(pub !== undefined && equal(pub, kp.publicKey), 'welcome-path-key-mismatch', `path_secret does not match node ${p} (§12.4.3.1)`);
-    out[p] = kp;
+    out.push({ node: p, privateKey: kp.privateKey, publicKey: kp.publicKey });
     const next = await deriveSecret(suite, secret, 'path');
     if (secret !== pathSecret) wipe(secret);
     secret = next;

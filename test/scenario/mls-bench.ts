@@ -92,8 +92,8 @@ export async function synthesizeTree(suite: CipherSuite, groupId: Uint8Array, n:
 
 /** A GroupState for member `own` of a synthesized tree (shared epoch secrets from `base`). */
 async function stateFor(suite: CipherSuite, base: GroupState, tree: rt.RatchetTree, members: Member[], own: number, parentKeys: Map<number, Member['enc']>): Promise<GroupState> {
-  const keys: Record<number, Member['enc']> = { [2 * own]: members[own]!.enc };
-  for (const p of tm.directPath(2 * own, rt.leafCount(tree))) if (rt.parentAt(tree, p)) keys[p] = parentKeys.get(p)!;
+  const keys = [{ node: 2 * own, ...members[own]!.enc }];
+  for (const p of tm.directPath(2 * own, rt.leafCount(tree))) if (rt.parentAt(tree, p)) keys.push({ node: p, ...parentKeys.get(p)! });
   const gc = { ...base.groupContext, treeHash: await rt.treeHash(suite, tree) };
   const { createSecretTree } = await import('../../shared/mls/secretTree.js');
   return {

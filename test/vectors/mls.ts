@@ -409,13 +409,13 @@ extraHandlers['treekem.json'] = async (c) => {
   // Private states.
   const priv = new Map<number, { keys: tk.PathKeys; sigPriv: Uint8Array }>();
   for (const lp of c.leaves_private) {
-    const keys: tk.PathKeys = {};
     const encPriv = padKey(h(lp.encryption_priv), suite.hpke.Nsk);
-    keys[2 * lp.index] = { privateKey: encPriv, publicKey: await suite.hpke.publicKeyFromPrivate(encPriv) };
-    for (const ps of lp.path_secrets) keys[ps.node] = await tk.nodeKeyPairFromPathSecret(suite, h(ps.path_secret));
-    for (const [n, kp] of Object.entries(keys)) {
-      const pub = rt.publicKeyAt(tree, Number(n));
-      if (!pub || !equal(pub, kp.publicKey)) out.push(`leaf ${lp.index}: private key for node ${n} does not match the tree`);
+    const list: tk.PathKey[] = [{ node: 2 * lp.index, privateKey: encPriv, publicKey: await suite.hpke.publicKeyFromPrivate(encPriv) }];
+    for (const ps of lp.path_secrets) list.push({ node: ps.node, ...(await tk.nodeKeyPairFromPathSecret(suite, h(ps.path_secret))) });
+    const keys = tk.withKeys([], list);
+    for (const kp of keys) {
+      const pub = rt.publicKeyAt(tree, kp.node);
+      if (!pub || !equal(pub, kp.publicKey)) out.push(`leaf ${lp.index}: private key for node ${kp.node} does not match the tree`);
     }
     priv.set(lp.index, { keys, sigPriv: padKey(h(lp.signature_priv), suite.signature.privateKeyLength) });
   }
