@@ -22,9 +22,12 @@
 // Membership changes in arrival order: an external commit (a join) voids every proposal of its epoch,
 // so a join that lands while a removal is pending makes the server propose that removal again and
 // every member verify it again; in a busy room, joiners that lost a race retry at once and can
-// starve the removals for many epochs. So a join waits (joinHold) while a removal that was noticed
-// before the joiner arrived is still pending, until the next commit (the join is then stale and
-// retried on the new GroupInfo) or for at most joinHoldMs (then it is judged as usual).
+// starve the removals for many epochs; and among joiners, the fastest to rebuild its commit wins
+// every race, so a slower one can wait half a minute. So a join waits (joinHold) while a removal
+// noticed before the joiner arrived is still pending, or while an earlier joiner is still trying
+// (it sent an external commit within the last 2 x joinHoldMs), until the next commit (the join
+// is then stale and retried on the new GroupInfo) or for at most joinHoldMs (then it is judged
+// as usual, so a stalled or vanished peer delays others by joinHoldMs at most).
 //
 // Recovery from an accepted-but-invalid commit (RFC 9750 §5.2.1 "the group is stuck"): the DS
 // keeps the state before the newest commit. If a majority of the other members that were in the
@@ -118,6 +121,8 @@ export class DeliveryService {
   readonly #leftAt = new Map<number, number>();
   /** memberId -> when the connection entered the room (for arrival order against removals). */
   readonly #arrivedAt = new Map<string, number>();
+  /** memberId -> when that non-member last sent an external commit (a joiner still trying). */
+  readonly #joinTriedAt = new Map<string, number>();
   /** Resolved at the next change of epoch (commit, rollback, reset); waiting joins hang on it. */
   #epochMoved: { promise: Promise<void>; resolve: () => void } | null = null;
   #snapshot: Snapshot | null = null;
@@ -202,6 +207,7 @@ export class DeliveryService {
     const leaf = this.#leaves.get(memberId);
     this.#leaves.delete(memberId);
     this.#arrivedAt.delete(memberId);
+    this.#joinTriedAt.delete(memberId);
     this.#snapshot?.eligible.delete(memberId);
     if (leaf === null || leaf === undefined || this.#epoch === null) return;
     if (this.members().length === 0) {
@@ -219,7 +225,7 @@ export class DeliveryService {
    * removals noticed before the joiner arrived go first (see the header). 0: judge it now.
    */
   joinHold(memberId: string, commitB64: string): number {
-    if (this.#opts.joinHoldMs <= 0 || this.#epoch === null || this.#pendingRemovals.size === 0) return 0;
+    if (this.#opts.joinHoldMs <= 0 || this.#epoch === null) return 0;
     if (this.#leaves.get(memberId) !== null) return 0;
     // Only a well-formed external commit for this epoch waits; anything else is judged (and refused) now.
     let h: MlsHeader;
@@ -228,12 +234,20 @@ export class DeliveryService {
     } catch {
       return 0;
     }
-    if (h.wireFormat !== 'public' || h.contentType !== 'commit' || h.sender.type !== 'new_member_commit' || h.epoch !== this.#epoch) return 0;
+    if (h.wireFormat !== 'public' || h.contentType !== 'commit' || h.sender.type !== 'new_member_commit') return 0;
     const arrived = this.#arrivedAt.get(memberId);
     if (arrived === undefined) return 0;
+    const now = performance.now();
+    this.#joinTriedAt.set(memberId, now);
+    if (h.epoch !== this.#epoch) return 0;
     for (const leaf of this.#pendingRemovals.keys()) {
       const left = this.#leftAt.get(leaf);
       if (left !== undefined && left <= arrived) return this.#opts.joinHoldMs;
+    }
+    for (const [other, tried] of this.#joinTriedAt) {
+      if (other === memberId || now - tried > 2 * this.#opts.joinHoldMs) continue;
+      const since = this.#arrivedAt.get(other);
+      if (since !== undefined && since < arrived && this.#leaves.get(other) === null) return this.#opts.joinHoldMs;
     }
     return 0;
   }
@@ -428,6 +442,7 @@ export class DeliveryService {
     this.#epoch = h.epoch + 1n;
     this.#groupInfo = req.groupInfo;
     this.#leaves.set(memberId, req.leafIndex);
+    this.#joinTriedAt.delete(memberId);
     const removedIds: string[] = [];
     for (const [id, leaf] of this.#leaves) {
       if (leaf !== null && removed.has(leaf) && id !== memberId) {

@@ -99,6 +99,14 @@ describe('load test collector', () => {
     assert.equal(r.epochs, 2);
   });
 
+  test('a join still not committed 8 s before the end is a missing epoch; a later one is not yet', () => {
+    const starved = build(null, (c) => c.add({ type: 'join-start', pid: 'e', kind: 'synthetic', at: 5000, send: true, recv: true }));
+    assert.equal(starved.checks.epochPerMembershipChange, false);
+    assert.match(starved.checks.problems.join('; '), /no epoch added e \(asked to join 15 s before the end\)/);
+    const recent = build(null, (c) => c.add({ type: 'join-start', pid: 'e', kind: 'synthetic', at: 15_000, send: true, recv: true }));
+    assert.equal(recent.checks.epochPerMembershipChange, true);
+  });
+
   test('behind() lists the joined members that have not installed the newest epoch (the run settles on it)', () => {
     const c = new Collector(0);
     for (const pid of ['a', 'b', 'c']) {

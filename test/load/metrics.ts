@@ -705,6 +705,11 @@ export class Collector {
         membershipOk = false;
         problems.push(`no epoch removed ${p.pid} (${p.leaveHow})`);
       }
+      // A join still not committed long after it was asked for (a starved joiner) is a missing epoch too.
+      if (p.joinedAt === null && p.joinFailed === null && p.leaveStartAt === null && p.joinStartAt >= this.measureFrom && p.joinStartAt < meta.endedAt - 8000) {
+        membershipOk = false;
+        problems.push(`no epoch added ${p.pid} (asked to join ${Math.round((meta.endedAt - p.joinStartAt) / 1000)} s before the end)`);
+      }
     }
     const joinCount = parts.filter((p) => p.joinedAt !== null && p.joinStartAt >= this.measureFrom).length;
     const leaves = { graceful: 0, crash: 0 };

@@ -179,7 +179,9 @@ test('a join waits behind removals noticed before it arrived: until the next com
   await waited;
   assert.ok(performance.now() - t0 < 1000, 'released by the commit, not by the timeout');
   assert.equal(code(() => ds.commit('e', { commit: extCommit(2n), groupInfo: gi(3n), leafIndex: 1 })), 'stale-epoch');
-  assert.equal(ds.joinHold('e', extCommit(3n)), 0, 'the removal is done: e goes on');
+  assert.equal(ds.joinHold('e', extCommit(3n)), 150, 'd, an earlier joiner, is still trying: e waits for it');
+  ds.removeConnection('d');
+  assert.equal(ds.joinHold('e', extCommit(3n)), 0, 'd is gone and the removal is done: e goes on');
   // Nobody commits a removal: the join waits joinHoldMs, then is judged as usual (and wins).
   ds.removeConnection('c');
   ds.addConnection('f');
@@ -198,6 +200,29 @@ test('a join waits behind removals noticed before it arrived: until the next com
   off.ds.removeConnection('b');
   off.ds.addConnection('c');
   assert.equal(off.ds.joinHold('c', extCommit(1n)), 0);
+});
+
+test('joiners go in arrival order: a later joiner waits while an earlier one is still trying (bounded)', async () => {
+  const { ds } = setup(150);
+  for (const id of ['a', 'j1', 'j2', 'j3']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  assert.equal(ds.joinHold('j2', extCommit(0n)), 0, 'j1 has not tried yet: j2 goes on');
+  assert.equal(ds.joinHold('j1', extCommit(0n)), 0, 'nobody before j1');
+  assert.equal(ds.joinHold('j2', extCommit(0n)), 150, 'j1 (earlier) is trying: j2 waits');
+  assert.equal(ds.joinHold('j3', extCommit(5n)), 0, 'a stale commit is refused at once...');
+  assert.equal(ds.joinHold('j2', extCommit(0n)), 150, '...but j3 counts as trying');
+  // j1 joins: j2 is next; j3 still waits behind j2.
+  ds.commit('j1', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  assert.equal(ds.joinHold('j2', extCommit(1n)), 0, 'j1 is in: j2 goes on');
+  assert.equal(ds.joinHold('j3', extCommit(1n)), 150, 'j2 (earlier) is trying: j3 waits');
+  // j2 stops trying (its tries age past 2 x joinHoldMs): j3 no longer waits for it.
+  await new Promise((r) => setTimeout(r, 320));
+  assert.equal(ds.joinHold('j3', extCommit(1n)), 0, 'a joiner that stopped trying holds nobody');
+  assert.equal(ds.joinHold('j2', extCommit(1n)), 0, 'j3 tried just now, but arrived after j2: j2 does not wait for it');
+  assert.equal(ds.joinHold('j3', extCommit(1n)), 150, 'j2 is trying again: j3 waits');
+  // A joiner that is gone holds nobody.
+  ds.removeConnection('j2');
+  assert.equal(ds.joinHold('j3', extCommit(1n)), 0);
 });
 
 test('rollback: members reject an accepted commit; the DS restores the epoch, evicts the committer, proposes its removal', async () => {
