@@ -41,7 +41,7 @@ import { fromBase64, toBase64, toHex } from '../../shared/bytes/index.js';
 import { RequestError } from '../errors.js';
 import { FramingError, readCommitSummary, readMlsHeader } from './framing.js';
 import { externalProposalRef } from './proposal-ref.js';
-import type { MlsHeader } from './framing.js';
+import type { CommitSummary, MlsHeader } from './framing.js';
 
 export interface LogEntry {
   seq: number;
@@ -221,35 +221,83 @@ export class DeliveryService {
   }
 
   /**
-   * How long (ms) the external commit of this connection should wait before it is judged: the
-   * removals noticed before the joiner arrived go first (see the header). 0: judge it now.
+   * How long (ms) this commit should wait before it is judged, so membership changes are committed
+   * in arrival order (see the header); 0: judge it now. An external commit waits for removals
+   * noticed before its joiner arrived and for earlier joiners still trying; a member commit whose
+   * removals were all noticed after a joiner that is still trying arrived waits for that joiner.
    */
-  joinHold(memberId: string, commitB64: string): number {
+  commitHold(memberId: string, commitB64: string): number {
     if (this.#opts.joinHoldMs <= 0 || this.#epoch === null) return 0;
-    if (this.#leaves.get(memberId) !== null) return 0;
-    // Only a well-formed external commit for this epoch waits; anything else is judged (and refused) now.
+    // Only a well-formed commit for this epoch waits; anything else is judged (and refused) now.
+    let bytes: Uint8Array;
     let h: MlsHeader;
     try {
-      h = readMlsHeader(fromBase64(commitB64));
+      bytes = fromBase64(commitB64);
+      h = readMlsHeader(bytes);
     } catch {
       return 0;
     }
-    if (h.wireFormat !== 'public' || h.contentType !== 'commit' || h.sender.type !== 'new_member_commit') return 0;
-    const arrived = this.#arrivedAt.get(memberId);
-    if (arrived === undefined) return 0;
+    if (h.wireFormat !== 'public' || h.contentType !== 'commit') return 0;
     const now = performance.now();
-    this.#joinTriedAt.set(memberId, now);
-    if (h.epoch !== this.#epoch) return 0;
-    for (const leaf of this.#pendingRemovals.keys()) {
-      const left = this.#leftAt.get(leaf);
-      if (left !== undefined && left <= arrived) return this.#opts.joinHoldMs;
+    const own = this.#leaves.get(memberId);
+    if (h.sender.type === 'new_member_commit') {
+      const arrived = this.#arrivedAt.get(memberId);
+      if (own !== null || arrived === undefined) return 0;
+      this.#joinTriedAt.set(memberId, now);
+      if (h.epoch !== this.#epoch) return 0;
+      for (const leaf of this.#pendingRemovals.keys()) {
+        const left = this.#leftAt.get(leaf);
+        if (left !== undefined && left <= arrived) return this.#opts.joinHoldMs;
+      }
+      return this.#joinerBefore(memberId, arrived, now) ? this.#opts.joinHoldMs : 0;
     }
+    if (h.sender.type !== 'member' || own === null || own === undefined || h.epoch !== this.#epoch) return 0;
+    const removed = this.#removedBy(h.epoch, bytes);
+    if (removed === null || removed.size === 0) return 0;
+    let oldest = Infinity;
+    for (const leaf of removed) {
+      const left = this.#leftAt.get(leaf);
+      if (left === undefined) return 0; // not a departure the server noticed: no order to keep
+      oldest = Math.min(oldest, left);
+    }
+    return this.#joinerBefore(memberId, oldest, now) ? this.#opts.joinHoldMs : 0;
+  }
+
+  /** Whether a connection other than `memberId` that arrived before `time` is still trying to join. */
+  #joinerBefore(memberId: string, time: number, now: number): boolean {
     for (const [other, tried] of this.#joinTriedAt) {
       if (other === memberId || now - tried > 2 * this.#opts.joinHoldMs) continue;
       const since = this.#arrivedAt.get(other);
-      if (since !== undefined && since < arrived && this.#leaves.get(other) === null) return this.#opts.joinHoldMs;
+      if (since !== undefined && since < time && this.#leaves.get(other) === null) return true;
     }
-    return 0;
+    return false;
+  }
+
+  /** #leavesRemoved for a commit not yet checked; null: it cannot be read (commit() will say why). */
+  #removedBy(epoch: bigint, commit: Uint8Array): Set<number> | null {
+    let summary;
+    try {
+      summary = readCommitSummary(commit);
+    } catch (e) {
+      if (e instanceof FramingError) return null;
+      throw e;
+    }
+    return summary.complete ? this.#leavesRemoved(epoch, summary) : null;
+  }
+
+  /**
+   * The leaves a commit removes, read from the commit itself: Removes by value, and references to
+   * the server's own Remove proposals of its epoch (RFC 9420 §12.4).
+   */
+  #leavesRemoved(epoch: bigint, summary: CommitSummary): Set<number> {
+    const removed = new Set(summary.removesByValue);
+    const serverRefs = new Map<string, number>();
+    for (const e of this.#log) if (e.from === 'server' && e.epoch === epoch && e.ref && e.removedLeaf !== undefined) serverRefs.set(e.ref, e.removedLeaf);
+    for (const ref of summary.references) {
+      const leaf = serverRefs.get(toHex(ref));
+      if (leaf !== undefined) removed.add(leaf);
+    }
+    return removed;
   }
 
   /** Resolves at the next change of epoch or after ms, whichever comes first. */
@@ -398,13 +446,7 @@ export class DeliveryService {
     if (!summary.complete) {
       throw new RequestError(ErrorCode.forbidden, `commits may carry only Remove and ExternalInit proposals by value (found type ${summary.stoppedAt})`);
     }
-    const removed = new Set(summary.removesByValue);
-    const serverRefs = new Map<string, number>();
-    for (const e of this.#log) if (e.from === 'server' && e.epoch === h.epoch && e.ref && e.removedLeaf !== undefined) serverRefs.set(e.ref, e.removedLeaf);
-    for (const ref of summary.references) {
-      const leaf = serverRefs.get(toHex(ref));
-      if (leaf !== undefined) removed.add(leaf);
-    }
+    const removed = this.#leavesRemoved(h.epoch, summary);
     if (req.removed !== undefined) {
       const claimed = new Set(req.removed);
       if (claimed.size !== removed.size || [...claimed].some((l) => !removed.has(l))) {

@@ -124,8 +124,8 @@ export class Hub implements ConnectionHandler {
           after(() => s.room.broadcastMembers());
           return r;
         };
-        // A join waits behind removals noticed before it arrived (delivery-service.ts header).
-        const hold = s.room.ds.joinHold(s.memberId, msg.commit);
+        // Membership changes are committed in arrival order (delivery-service.ts header).
+        const hold = s.room.ds.commitHold(s.memberId, msg.commit);
         return hold > 0 ? s.room.ds.epochMovedOr(hold).then(judge) : judge();
       }
       case 'proposal': {

@@ -23,7 +23,7 @@ function setup(joinHoldMs = 0) {
       notify: (to, type, body) => sent.push({ to, type, body: body as unknown as Record<string, unknown> }),
       makeRemoveProposal: async (groupId, epoch, leaf) => {
         removals.push([epoch, leaf]);
-        return fakePublicMessage(groupId, epoch, { type: 'external', index: 0 }, 2);
+        return fakePublicMessage(groupId, epoch, { type: 'external', index: 0 }, 2, new Uint8Array([1, 2, 3, leaf])); // distinct per leaf
       },
       evict: (id) => evicted.push(id),
       log: () => {},
@@ -162,15 +162,15 @@ test('a join waits behind removals noticed before it arrived: until the next com
   ds.createGroup('a', gi(0n), 0);
   ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
   ds.commit('c', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
-  assert.equal(ds.joinHold('d', extCommit(2n)), 0, 'nothing pending: no wait');
+  assert.equal(ds.commitHold('d', extCommit(2n)), 0, 'nothing pending: no wait');
   ds.removeConnection('b');
   ds.addConnection('e');
   await tick();
-  assert.equal(ds.joinHold('e', extCommit(2n)), 150, 'e arrived after b left: it waits');
-  assert.equal(ds.joinHold('d', extCommit(2n)), 0, 'd arrived before b left: first come, first served');
-  assert.equal(ds.joinHold('a', memberCommit(2n, 0)), 0, 'member commits never wait');
-  assert.equal(ds.joinHold('e', extCommit(1n)), 0, 'a stale commit is refused at once');
-  assert.equal(ds.joinHold('e', 'AAAA'), 0, 'a malformed commit is refused at once');
+  assert.equal(ds.commitHold('e', extCommit(2n)), 150, 'e arrived after b left: it waits');
+  assert.equal(ds.commitHold('d', extCommit(2n)), 0, 'd arrived before b left: first come, first served');
+  assert.equal(ds.commitHold('a', memberCommit(2n, 0)), 0, 'member commits never wait');
+  assert.equal(ds.commitHold('e', extCommit(1n)), 0, 'a stale commit is refused at once');
+  assert.equal(ds.commitHold('e', 'AAAA'), 0, 'a malformed commit is refused at once');
   // The removal is committed while e waits: the wait ends at once and e's commit is stale.
   const t0 = performance.now();
   const waited = ds.epochMovedOr(10_000);
@@ -179,16 +179,16 @@ test('a join waits behind removals noticed before it arrived: until the next com
   await waited;
   assert.ok(performance.now() - t0 < 1000, 'released by the commit, not by the timeout');
   assert.equal(code(() => ds.commit('e', { commit: extCommit(2n), groupInfo: gi(3n), leafIndex: 1 })), 'stale-epoch');
-  assert.equal(ds.joinHold('e', extCommit(3n)), 150, 'd, an earlier joiner, is still trying: e waits for it');
+  assert.equal(ds.commitHold('e', extCommit(3n)), 150, 'd, an earlier joiner, is still trying: e waits for it');
   ds.removeConnection('d');
-  assert.equal(ds.joinHold('e', extCommit(3n)), 0, 'd is gone and the removal is done: e goes on');
+  assert.equal(ds.commitHold('e', extCommit(3n)), 0, 'd is gone and the removal is done: e goes on');
   // Nobody commits a removal: the join waits joinHoldMs, then is judged as usual (and wins).
   ds.removeConnection('c');
   ds.addConnection('f');
   await tick();
-  assert.equal(ds.joinHold('f', extCommit(3n)), 150);
+  assert.equal(ds.commitHold('f', extCommit(3n)), 150);
   const t1 = performance.now();
-  await ds.epochMovedOr(ds.joinHold('f', extCommit(3n)));
+  await ds.epochMovedOr(ds.commitHold('f', extCommit(3n)));
   assert.ok(performance.now() - t1 >= 140, 'the wait is bounded by joinHoldMs');
   assert.deepEqual(ds.commit('f', { commit: extCommit(3n), groupInfo: gi(4n), leafIndex: 2 }), { epoch: '4', seq: ds.lastSeq });
   assert.deepEqual(ds.pendingRemovals, [2], 'c is still to be removed (proposed again for epoch 4)');
@@ -199,30 +199,56 @@ test('a join waits behind removals noticed before it arrived: until the next com
   off.ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
   off.ds.removeConnection('b');
   off.ds.addConnection('c');
-  assert.equal(off.ds.joinHold('c', extCommit(1n)), 0);
+  assert.equal(off.ds.commitHold('c', extCommit(1n)), 0);
 });
 
 test('joiners go in arrival order: a later joiner waits while an earlier one is still trying (bounded)', async () => {
   const { ds } = setup(150);
   for (const id of ['a', 'j1', 'j2', 'j3']) ds.addConnection(id);
   ds.createGroup('a', gi(0n), 0);
-  assert.equal(ds.joinHold('j2', extCommit(0n)), 0, 'j1 has not tried yet: j2 goes on');
-  assert.equal(ds.joinHold('j1', extCommit(0n)), 0, 'nobody before j1');
-  assert.equal(ds.joinHold('j2', extCommit(0n)), 150, 'j1 (earlier) is trying: j2 waits');
-  assert.equal(ds.joinHold('j3', extCommit(5n)), 0, 'a stale commit is refused at once...');
-  assert.equal(ds.joinHold('j2', extCommit(0n)), 150, '...but j3 counts as trying');
+  assert.equal(ds.commitHold('j2', extCommit(0n)), 0, 'j1 has not tried yet: j2 goes on');
+  assert.equal(ds.commitHold('j1', extCommit(0n)), 0, 'nobody before j1');
+  assert.equal(ds.commitHold('j2', extCommit(0n)), 150, 'j1 (earlier) is trying: j2 waits');
+  assert.equal(ds.commitHold('j3', extCommit(5n)), 0, 'a stale commit is refused at once...');
+  assert.equal(ds.commitHold('j2', extCommit(0n)), 150, '...but j3 counts as trying');
   // j1 joins: j2 is next; j3 still waits behind j2.
   ds.commit('j1', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
-  assert.equal(ds.joinHold('j2', extCommit(1n)), 0, 'j1 is in: j2 goes on');
-  assert.equal(ds.joinHold('j3', extCommit(1n)), 150, 'j2 (earlier) is trying: j3 waits');
+  assert.equal(ds.commitHold('j2', extCommit(1n)), 0, 'j1 is in: j2 goes on');
+  assert.equal(ds.commitHold('j3', extCommit(1n)), 150, 'j2 (earlier) is trying: j3 waits');
   // j2 stops trying (its tries age past 2 x joinHoldMs): j3 no longer waits for it.
   await new Promise((r) => setTimeout(r, 320));
-  assert.equal(ds.joinHold('j3', extCommit(1n)), 0, 'a joiner that stopped trying holds nobody');
-  assert.equal(ds.joinHold('j2', extCommit(1n)), 0, 'j3 tried just now, but arrived after j2: j2 does not wait for it');
-  assert.equal(ds.joinHold('j3', extCommit(1n)), 150, 'j2 is trying again: j3 waits');
+  assert.equal(ds.commitHold('j3', extCommit(1n)), 0, 'a joiner that stopped trying holds nobody');
+  assert.equal(ds.commitHold('j2', extCommit(1n)), 0, 'j3 tried just now, but arrived after j2: j2 does not wait for it');
+  assert.equal(ds.commitHold('j3', extCommit(1n)), 150, 'j2 is trying again: j3 waits');
   // A joiner that is gone holds nobody.
   ds.removeConnection('j2');
-  assert.equal(ds.joinHold('j3', extCommit(1n)), 0);
+  assert.equal(ds.commitHold('j3', extCommit(1n)), 0);
+});
+
+test('a removal noticed after a joiner arrived waits for that joiner (if it is still trying); an older one does not', async () => {
+  const { ds, sent } = setup(150);
+  for (const id of ['a', 'b', 'c']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  ds.commit('c', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
+  ds.removeConnection('b'); // noticed before j arrives
+  ds.addConnection('j');
+  await new Promise((r) => setTimeout(r, 2));
+  ds.removeConnection('c'); // noticed after j arrived
+  await tick();
+  const refOf = (leaf: number) => {
+    const e = ds.logEntries.filter((x) => x.from === 'server' && x.removedLeaf === leaf).pop()!;
+    return externalProposalRef(fromBase64(e.message), 1)!;
+  };
+  const removeC = memberCommit(2n, 0, { refs: [refOf(2)] });
+  const removeBoth = memberCommit(2n, 0, { refs: [refOf(1), refOf(2)] });
+  assert.equal(ds.commitHold('a', removeC), 0, 'j is not trying yet');
+  assert.equal(ds.commitHold('j', extCommit(2n)), 150, 'j waits for b (left before j arrived)');
+  assert.equal(ds.commitHold('a', removeBoth), 0, 'a commit that removes b (older than j) goes on');
+  assert.equal(ds.commitHold('a', removeC), 150, 'a commit removing only c (newer than j) waits for j');
+  assert.equal(ds.commitHold('a', memberCommit(2n, 0)), 0, 'a commit that removes nobody does not wait');
+  assert.equal(ds.commitHold('a', memberCommit(1n, 0, { refs: [refOf(2)] })), 0, 'a stale commit is refused at once');
+  void sent;
 });
 
 test('rollback: members reject an accepted commit; the DS restores the epoch, evicts the committer, proposes its removal', async () => {
