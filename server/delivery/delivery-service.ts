@@ -338,12 +338,17 @@ export class DeliveryService {
     this.#signalEpochMoved();
   }
 
-  async #proposeRemoval(leaf: number): Promise<void> {
+  /**
+   * `counts`: whether this proposal is a new try. Proposing again after a join's external commit is
+   * not: that commit could not include the proposal (RFC 9420 §12.4.3.2), so no member declined it.
+   */
+  async #proposeRemoval(leaf: number, counts = true): Promise<void> {
     const epoch = this.#epoch;
     const groupId = this.#groupId;
     if (epoch === null || groupId === null) return;
-    const tries = this.#pendingRemovals.get(leaf);
+    let tries = this.#pendingRemovals.get(leaf);
     if (tries === undefined) return;
+    if (!counts) tries = Math.max(0, tries - 1);
     if (tries >= this.#opts.removeRetries) {
       this.#cb.log(`gave up proposing the removal of leaf ${leaf} after ${tries} epochs`);
       this.#pendingRemovals.delete(leaf);
@@ -504,7 +509,7 @@ export class DeliveryService {
     }
     // Removals the commit did not include are proposed again for the new epoch (after the
     // caller's response to the committer: the signature is async).
-    for (const leaf of this.#pendingRemovals.keys()) void this.#proposeRemoval(leaf);
+    for (const leaf of this.#pendingRemovals.keys()) void this.#proposeRemoval(leaf, h.sender.type === 'member');
     this.#signalEpochMoved();
     return { epoch: this.#epoch.toString(), seq: e.seq };
   }

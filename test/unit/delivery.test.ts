@@ -251,6 +251,31 @@ test('a removal noticed after a joiner arrived waits for that joiner (if it is s
   void sent;
 });
 
+test('joins do not use up a removal\'s tries (an external commit cannot carry it); member commits that leave it out do', async () => {
+  const { ds, removals } = setup(0);
+  for (const id of ['a', 'b']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  ds.removeConnection('b');
+  await tick();
+  // Five joins in a row (more than removeRetries = 3): the removal is proposed again every epoch.
+  for (let i = 0; i < 5; i++) {
+    const id = `j${i}`;
+    ds.addConnection(id);
+    ds.commit(id, { commit: extCommit(BigInt(1 + i)), groupInfo: gi(BigInt(2 + i)), leafIndex: 2 + i });
+    await tick();
+  }
+  assert.equal(removals.length, 6);
+  assert.deepEqual(ds.pendingRemovals, [1]);
+  // Member commits that leave it out use up the tries: 3 in all, then the server gives up.
+  for (let e = 6n; e < 9n; e++) {
+    ds.commit('a', { commit: memberCommit(e, 0), groupInfo: gi(e + 1n), leafIndex: 0 });
+    await tick();
+  }
+  assert.deepEqual(ds.pendingRemovals, []);
+  assert.equal(removals.length, 8, 'proposed again after the first two member commits only (3 tries with the first)');
+});
+
 test('rollback: members reject an accepted commit; the DS restores the epoch, evicts the committer, proposes its removal', async () => {
   const { ds, sent, evicted, removals } = setup();
   for (const id of ['a', 'b', 'c']) ds.addConnection(id);
