@@ -11,7 +11,7 @@ export class RequestError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { epoch?: string | null; groupInfo?: string | null } = {},
+    readonly extra: { epoch?: string | null; groupInfo?: string | null; held?: boolean } = {},
   ) {
     super(message);
   }

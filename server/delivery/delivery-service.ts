@@ -23,11 +23,13 @@
 // so a join that lands while a removal is pending makes the server propose that removal again and
 // every member verify it again; in a busy room, joiners that lost a race retry at once and can
 // starve the removals for many epochs; and among joiners, the fastest to rebuild its commit wins
-// every race, so a slower one can wait half a minute. So a join waits (joinHold) while a removal
-// noticed before the joiner arrived is still pending, or while an earlier joiner is still trying
-// (it sent an external commit within the last 2 x joinHoldMs), until the next commit (the join
-// is then stale and retried on the new GroupInfo) or for at most joinHoldMs (then it is judged
-// as usual, so a stalled or vanished peer delays others by joinHoldMs at most).
+// every race, so a slower one can wait half a minute. So changes are committed in the order they
+// arrived (commitHold, called before commit): a join waits while a removal noticed before the
+// joiner arrived is still pending, or while an earlier joiner is still trying (it sent an external
+// commit within the last 2 x joinHoldMs); a member commit whose removals were all noticed after
+// such a joiner arrived waits for it. A held commit waits until the next commit (it is then stale,
+// and its sender retries on the new epoch) or for at most joinHoldMs (then it is judged as usual,
+// so a stalled or vanished peer delays others by joinHoldMs at most).
 //
 // Recovery from an accepted-but-invalid commit (RFC 9750 §5.2.1 "the group is stuck"): the DS
 // keeps the state before the newest commit. If a majority of the other members that were in the
@@ -85,7 +87,7 @@ export interface DeliveryCallbacks {
 export interface DeliveryOptions {
   logSize: number;
   removeRetries: number;
-  /** Longest wait of an external commit behind earlier removals (0: never wait). */
+  /** Longest wait of a commit held for arrival order (commitHold; 0: never wait). */
   joinHoldMs: number;
 }
 

@@ -91,7 +91,7 @@ export class Connection {
     this.#send({ v: PROTOCOL_VERSION, type: 'response', id, result });
   }
 
-  sendError(id: number | null, code: ErrorCodeT, message: string, extra: { epoch?: string | null; groupInfo?: string | null } = {}): void {
+  sendError(id: number | null, code: ErrorCodeT, message: string, extra: { epoch?: string | null; groupInfo?: string | null; held?: boolean } = {}): void {
     this.#send({ v: PROTOCOL_VERSION, type: 'error', id, code, message, ...extra });
   }
 

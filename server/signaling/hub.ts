@@ -126,7 +126,16 @@ export class Hub implements ConnectionHandler {
         };
         // Membership changes are committed in arrival order (delivery-service.ts header).
         const hold = s.room.ds.commitHold(s.memberId, msg.commit);
-        return hold > 0 ? s.room.ds.epochMovedOr(hold).then(judge) : judge();
+        if (hold === 0) return judge();
+        return s.room.ds.epochMovedOr(hold).then(() => {
+          try {
+            return judge();
+          } catch (e) {
+            // Stale after waiting its turn: the sender should retry at once, not back off.
+            if (e instanceof RequestError && e.code === ErrorCode.staleEpoch) e.extra.held = true;
+            throw e;
+          }
+        });
       }
       case 'proposal': {
         const s = this.#session(conn);

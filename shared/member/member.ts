@@ -268,8 +268,13 @@ export class Member {
     let groupInfo = res.groupInfo;
     // An attempt that loses a race retries on the next epoch's tree: only its changed leaves are verified again.
     const verifiedLeaves = mls.VerifiedLeaves ? new mls.VerifiedLeaves() : undefined;
+    let held = 0; // attempts the DS held for arrival order and then answered stale: they lost no race
     for (let attempt = 1; ; attempt++) {
-      if (attempt > this.#o.maxJoinAttempts) throw new MemberError('join-failed', `no external commit accepted after ${this.#o.maxJoinAttempts} attempts`);
+      // Held attempts are the DS ordering joins, not lost races; they are bounded too (a busy room
+      // may hold a joiner a few times, a server that holds it forever is broken).
+      if (attempt - held > this.#o.maxJoinAttempts || held > 8 * this.#o.maxJoinAttempts) {
+        throw new MemberError('join-failed', `no external commit accepted after ${attempt - 1} attempts (${held} held for arrival order)`);
+      }
       if (groupInfo === null) {
         // First member: create the group, listing the server as external sender.
         const groupId = globalThis.crypto.getRandomValues(new Uint8Array(16));
@@ -303,11 +308,16 @@ export class Member {
         if (!(e instanceof SignalingError)) throw e;
         if (e.code === 'stale-epoch') {
           groupInfo = e.groupInfo ?? (await this.#ask('getGroupInfo', {})).groupInfo;
+          if (e.held) {
+            // The DS kept our commit until our turn: retry now on the epoch it sent.
+            held++;
+            continue;
+          }
         } else if (e.code === 'no-group') {
           groupInfo = null;
         } else throw e;
         // Bounded exponential backoff with jitter, so racing joiners spread out.
-        const base = Math.min(1000, 25 * 2 ** attempt);
+        const base = Math.min(1000, 25 * 2 ** (attempt - held));
         await new Promise((r) => setTimeout(r, base * (0.5 + this.#o.random())));
       }
     }

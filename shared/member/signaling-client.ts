@@ -39,11 +39,14 @@ export class SignalingError extends Error {
   readonly code: ErrorCode | 'timeout' | 'closed';
   readonly epoch: string | null | undefined;
   readonly groupInfo: string | null | undefined;
+  /** stale-epoch after the DS held the commit for arrival order: retry at once. */
+  readonly held: boolean;
   constructor(code: ErrorCode | 'timeout' | 'closed', message: string, extra: Partial<ErrorMessage> = {}) {
     super(`${code}: ${message}`);
     this.code = code;
     this.epoch = extra.epoch;
     this.groupInfo = extra.groupInfo;
+    this.held = extra.held === true;
   }
 }
 

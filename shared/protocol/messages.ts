@@ -211,5 +211,7 @@ export interface ErrorMessage {
   /** stale-epoch / group-exists: the room's current epoch and GroupInfo. */
   epoch?: EpochText | null;
   groupInfo?: B64 | null;
+  /** stale-epoch: the commit was held for arrival order first; retry at once (no backoff). */
+  held?: boolean;
 }
 export type ServerMessage = ResponseMessage | ErrorMessage | ServerNotification;

@@ -10,10 +10,11 @@ import type { RunningServer } from '../../server/app.js';
 import { testConfig } from '../../server/config.js';
 import type { ServerConfig } from '../../server/config.js';
 import type { RemoveProposalFn } from '../../server/delivery/external-sender.js';
-import { toBase64 } from '../../shared/bytes/index.js';
-import type { MlsApi } from '../../shared/member/index.js';
+import { fromBase64, toBase64, utf8 } from '../../shared/bytes/index.js';
+import { SignalingClient } from '../../shared/member/index.js';
+import type { MlsApi, SignalingError } from '../../shared/member/index.js';
 import { waitFor } from './helpers.js';
-import { Participant, converge, settle } from './room-harness.js';
+import { Participant, converge, openTransport, settle } from './room-harness.js';
 
 export interface ScenarioDeps {
   mls: MlsApi;
@@ -147,6 +148,37 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
         for (const p of [a, c]) p.member.close();
       }, { joinHoldMs });
     }
+  });
+
+  test(`${label}: a join held for an earlier leave is answered stale-epoch with held: true (retry at once)`, async () => {
+    const slow: MlsApi = { ...mls, createCommit: async (st, o) => (await new Promise((r) => setTimeout(r, 300)), mls.createCommit(st, o)) };
+    await withServer(async (s) => {
+      const r = room();
+      const a = await new Participant('alice', s.wsUrl, r, slow).join();
+      const b = await new Participant('bob', s.wsUrl, r, mls).join();
+      await converge([a, b], 1n);
+      await b.leave();
+      // carol speaks the protocol by hand: her commit for epoch 1 waits for bob's removal, then is stale.
+      const { transport, ws } = await openTransport(s.wsUrl);
+      const carol = new SignalingClient(transport);
+      const joined = await carol.request('join', { room: r, name: 'carol' });
+      assert.equal(joined.epoch, '1');
+      const { commit, pendingState } = await mls.joinExternal({ groupInfo: fromBase64(joined.groupInfo!), identity: utf8('carol') });
+      const err = await carol
+        .request('commit', { commit: toBase64(commit), groupInfo: toBase64(await mls.groupInfo(pendingState)), leafIndex: mls.ownLeafIndex(pendingState) })
+        .then(() => null, (e: unknown) => e as SignalingError);
+      assert.equal(err?.code, 'stale-epoch');
+      assert.equal(err?.held, true);
+      assert.equal(err?.epoch, '2', 'the removal of bob went first');
+      // A commit that is simply late (no wait) carries no such flag.
+      const late = await carol
+        .request('commit', { commit: toBase64(commit), groupInfo: toBase64(await mls.groupInfo(pendingState)), leafIndex: mls.ownLeafIndex(pendingState) })
+        .then(() => null, (e: unknown) => e as SignalingError);
+      assert.equal(late?.code, 'stale-epoch');
+      assert.equal(late?.held, false);
+      ws.close();
+      a.member.close();
+    });
   });
 
   test(`${label}: churn: two crashes, a leave and two joins at once; everyone settles on one epoch`, async () => {
