@@ -125,6 +125,9 @@ export class DeliveryService {
   readonly #arrivedAt = new Map<string, number>();
   /** memberId -> when that non-member last sent an external commit (a joiner still trying). */
   readonly #joinTriedAt = new Map<string, number>();
+  /** Removals not proposed for now because an earlier joiner is still trying (leaf -> counts as a try). */
+  readonly #deferred = new Map<number, boolean>();
+  #deferTimer: ReturnType<typeof setTimeout> | null = null;
   /** Resolved at the next change of epoch (commit, rollback, reset); waiting joins hang on it. */
   #epochMoved: { promise: Promise<void>; resolve: () => void } | null = null;
   #snapshot: Snapshot | null = null;
@@ -209,8 +212,9 @@ export class DeliveryService {
     const leaf = this.#leaves.get(memberId);
     this.#leaves.delete(memberId);
     this.#arrivedAt.delete(memberId);
-    this.#joinTriedAt.delete(memberId);
+    const wasJoining = this.#joinTriedAt.delete(memberId);
     this.#snapshot?.eligible.delete(memberId);
+    if (wasJoining) this.#proposeDeferred(); // a joiner that goes away holds no removal back any more
     if (leaf === null || leaf === undefined || this.#epoch === null) return;
     if (this.members().length === 0) {
       // Nobody is left to commit: the group ends with its last member.
@@ -219,7 +223,37 @@ export class DeliveryService {
     }
     this.#pendingRemovals.set(leaf, 0);
     this.#leftAt.set(leaf, performance.now());
-    void this.#proposeRemoval(leaf);
+    this.#proposeOrDefer(leaf, true);
+  }
+
+  /**
+   * Proposes the removal of `leaf` now, or, while a joiner that arrived before the departure is
+   * still trying, later: that join goes first (commitHold) and its external commit would void the
+   * proposal, which every member would have verified for nothing.
+   */
+  #proposeOrDefer(leaf: number, counts: boolean): void {
+    const left = this.#leftAt.get(leaf);
+    if (left !== undefined && this.#joinerBefore(null, left, performance.now())) {
+      this.#deferred.set(leaf, counts || (this.#deferred.get(leaf) ?? false));
+      if (!this.#deferTimer) {
+        // Joiners that stop trying stop counting after 2 x joinHoldMs: look again then.
+        this.#deferTimer = setTimeout(() => {
+          this.#deferTimer = null;
+          this.#proposeDeferred();
+        }, 2 * this.#opts.joinHoldMs + 50);
+        this.#deferTimer.unref?.();
+      }
+      return;
+    }
+    this.#deferred.delete(leaf);
+    void this.#proposeRemoval(leaf, counts);
+  }
+
+  #proposeDeferred(): void {
+    for (const [leaf, counts] of [...this.#deferred]) {
+      this.#deferred.delete(leaf);
+      if (this.#pendingRemovals.has(leaf)) this.#proposeOrDefer(leaf, counts);
+    }
   }
 
   /**
@@ -266,7 +300,7 @@ export class DeliveryService {
   }
 
   /** Whether a connection other than `memberId` that arrived before `time` is still trying to join. */
-  #joinerBefore(memberId: string, time: number, now: number): boolean {
+  #joinerBefore(memberId: string | null, time: number, now: number): boolean {
     for (const [other, tried] of this.#joinTriedAt) {
       if (other === memberId || now - tried > 2 * this.#opts.joinHoldMs) continue;
       const since = this.#arrivedAt.get(other);
@@ -335,6 +369,7 @@ export class DeliveryService {
     this.#truncatedUpTo = this.#seq;
     this.#pendingRemovals.clear();
     this.#leftAt.clear();
+    this.#deferred.clear();
     this.#snapshot = null;
     for (const id of this.#leaves.keys()) this.#leaves.set(id, null);
     this.#signalEpochMoved();
@@ -511,7 +546,7 @@ export class DeliveryService {
     }
     // Removals the commit did not include are proposed again for the new epoch (after the
     // caller's response to the committer: the signature is async).
-    for (const leaf of this.#pendingRemovals.keys()) void this.#proposeRemoval(leaf, h.sender.type === 'member');
+    for (const leaf of this.#pendingRemovals.keys()) this.#proposeOrDefer(leaf, h.sender.type === 'member');
     this.#signalEpochMoved();
     return { epoch: this.#epoch.toString(), seq: e.seq };
   }
@@ -581,7 +616,7 @@ export class DeliveryService {
       this.#pendingRemovals.set(committerLeaf, 0);
       this.#leftAt.set(committerLeaf, performance.now());
     }
-    for (const leaf of this.#pendingRemovals.keys()) void this.#proposeRemoval(leaf);
+    for (const leaf of this.#pendingRemovals.keys()) this.#proposeOrDefer(leaf, true);
     this.#signalEpochMoved();
   }
 

@@ -162,7 +162,6 @@ test('a join waits behind removals noticed before it arrived: until the next com
   ds.createGroup('a', gi(0n), 0);
   ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
   ds.commit('c', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
-  assert.equal(ds.commitHold('d', extCommit(2n)), 0, 'nothing pending: no wait');
   ds.removeConnection('b');
   ds.addConnection('e');
   await tick();
@@ -274,6 +273,29 @@ test('joins do not use up a removal\'s tries (an external commit cannot carry it
   }
   assert.deepEqual(ds.pendingRemovals, []);
   assert.equal(removals.length, 8, 'proposed again after the first two member commits only (3 tries with the first)');
+});
+
+test('a removal that must wait for an earlier joiner is proposed only once that joiner is in (or has stopped trying)', async () => {
+  const { ds, removals } = setup(100);
+  for (const id of ['a', 'b', 'j']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  ds.commit('b', { commit: extCommit(0n), groupInfo: gi(1n), leafIndex: 1 });
+  assert.equal(ds.commitHold('j', extCommit(0n)), 0, 'j is trying (its commit is stale)');
+  ds.removeConnection('b'); // noticed after j arrived: j goes first
+  await tick();
+  assert.deepEqual(removals, [], 'not proposed while j is trying: j\'s commit would void it');
+  assert.deepEqual(ds.pendingRemovals, [1]);
+  ds.commit('j', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
+  await tick();
+  assert.deepEqual(removals, [[2n, 1]], 'proposed once, for the epoch after the join');
+  // A joiner that stops trying holds a removal back for 2 x joinHoldMs at most.
+  ds.addConnection('k');
+  assert.equal(ds.commitHold('k', extCommit(0n)), 0);
+  ds.removeConnection('j');
+  await tick();
+  assert.equal(removals.length, 1, 'k is trying: j\'s removal waits');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(removals[1], [2n, 2], 'k stopped trying: proposed');
 });
 
 test('rollback: members reject an accepted commit; the DS restores the epoch, evicts the committer, proposes its removal', async () => {
