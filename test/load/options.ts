@@ -72,6 +72,11 @@ export interface LoadOptions {
   serverLog: boolean;
   /** Write a CPU profile of each synthetic thread into <out> (and a summary into the report). */
   profileThreads: boolean;
+  /**
+   * Synthetic participants that join during the measured run start on one extra thread of their own,
+   * as a real joiner has its own device, instead of queueing behind hundreds of simulated members.
+   */
+  newcomerThread: boolean;
   /** Random seed for churn choices (reproducible runs). */
   seed: number;
 }
@@ -119,6 +124,7 @@ export const DEFAULTS: LoadOptions = {
   chromiumPath: CHROMIUM_PATH,
   quiet: false,
   profileThreads: false,
+  newcomerThread: false,
   serverLog: false,
   seed: 1,
 };
@@ -156,6 +162,7 @@ export const SPECS: Spec[] = [
   { flag: '--quiet', key: 'quiet', kind: 'bool', help: 'no progress line' },
   { flag: '--server-log', key: 'serverLog', kind: 'bool', help: "print the in-process server's log lines" },
   { flag: '--profile-threads', key: 'profileThreads', kind: 'bool', help: 'write a V8 CPU profile of each synthetic thread to <out> and summarize it in the report' },
+  { flag: '--newcomer-thread', key: 'newcomerThread', kind: 'bool', help: 'participants joining during the run start on an extra thread of their own (a joiner has its own device)' },
   { flag: '--seed', key: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for churn choices' },
 ];
 

@@ -133,7 +133,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
     const threads = threadCount(o);
     if (threads > 0) {
       pool = await SyntheticPool.create(
-        threads,
+        threads + (o.newcomerThread ? 1 : 0),
         { profileDir: o.profileThreads ? path.resolve(o.out) : null, wsUrl: srv.wsUrl, room: o.room, fps: o.fps, frameBytes: o.frameBytes, graceMs: o.graceMs, holdMs: o.holdMs, staggerMs: o.staggerMs },
         emit,
         (m) => {
@@ -142,7 +142,8 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
           stopper.abort();
         },
       );
-      log(`synthetic: ${o.synthetic} participants on ${threads} worker thread(s), media ${o.media}`);
+      if (o.newcomerThread) pool.reserveNewcomerThreads(1);
+      log(`synthetic: ${o.synthetic} participants on ${threads} worker thread(s)${o.newcomerThread ? ' + 1 for newcomers during the run' : ''}, media ${o.media}`);
     }
     if (o.browsers > 0) {
       const { existsSync } = await import('node:fs');
@@ -247,7 +248,8 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
     const spawnSynthetic = (ordinal: number | null) => {
       const pid = `s${nextId++}`;
       const role = ordinal === null ? { send: o.media === 'on' && o.senders < 0, recv: o.media === 'on' } : mediaRole(o, ordinal);
-      pool!.spawn(pid, role.send, role.recv);
+      // Newcomers during the measured run may have a thread of their own (--newcomer-thread).
+      pool!.spawn(pid, role.send, role.recv, ordinal === null);
       alive.push(pid);
       return pid;
     };
@@ -340,6 +342,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}, command = 'l
   const cpu = process.cpuUsage(cpuAtStart);
   const threadCpuMs = [...c.threads.values()].reduce((s, t) => s + (Number.isFinite(t.cpuMs) ? t.cpuMs : 0), 0);
   if (o.media === 'off') c.notes.push('media off: synthetic participants take part in MLS only; rotation convergence = every member installed the new epoch keys.');
+  if (o.newcomerThread) c.notes.push('--newcomer-thread: participants that joined during the run started on an extra thread of their own.');
   if (o.browsers > 0) c.notes.push('Browser times come from a 25 ms counter probe of the page transform worker; the synthetic participants time every frame.');
   c.notes.push('Server CPU = this Node process (signaling, DS, orchestration) minus the synthetic worker threads, plus the mediasoup worker processes; 100% = one core.');
   const report = c.build({

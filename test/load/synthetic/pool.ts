@@ -61,11 +61,19 @@ export class SyntheticPool {
     return this.#workers.length;
   }
 
-  spawn(pid: string, send: boolean, recv: boolean): void {
+  /** The last `n` threads take only participants spawned with `newcomer` (see LoadOptions.newcomerThread). */
+  #newcomerThreads = 0;
+  reserveNewcomerThreads(n: number): void {
+    this.#newcomerThreads = Math.max(0, Math.min(n, this.#workers.length - 1));
+  }
+
+  spawn(pid: string, send: boolean, recv: boolean, newcomer = false): void {
     if (this.#stopped) return;
-    // Least-loaded thread.
-    let best = 0;
-    for (let i = 1; i < this.#load.length; i++) if (this.#load[i]! < this.#load[best]!) best = i;
+    // Least-loaded thread of its kind.
+    const shared = this.#workers.length - this.#newcomerThreads;
+    const [from, to] = newcomer && this.#newcomerThreads > 0 ? [shared, this.#workers.length] : [0, shared];
+    let best = from;
+    for (let i = from + 1; i < to; i++) if (this.#load[i]! < this.#load[best]!) best = i;
     this.#owner.set(pid, best);
     this.#load[best]!++;
     this.#workers[best]!.postMessage({ cmd: 'spawn', pid, send, recv } satisfies ToWorker);
