@@ -277,15 +277,10 @@ export class DeliveryService {
     const now = performance.now();
     const own = this.#leaves.get(memberId);
     if (h.sender.type === 'new_member_commit') {
-      const arrived = this.#arrivedAt.get(memberId);
-      if (own !== null || arrived === undefined) return 0;
+      if (own !== null || !this.#arrivedAt.has(memberId)) return 0;
       this.#joinTriedAt.set(memberId, now);
       if (h.epoch !== this.#epoch) return 0;
-      for (const leaf of this.#pendingRemovals.keys()) {
-        const left = this.#leftAt.get(leaf);
-        if (left !== undefined && left <= arrived) return this.#opts.joinHoldMs;
-      }
-      return this.#joinerBefore(memberId, arrived, now) ? this.#opts.joinHoldMs : 0;
+      return this.joinerWaiting(memberId) ? this.#opts.joinHoldMs : 0;
     }
     if (h.sender.type !== 'member' || own === null || own === undefined || h.epoch !== this.#epoch) return 0;
     const removed = this.#removedBy(h.epoch, bytes);
@@ -297,6 +292,24 @@ export class DeliveryService {
       oldest = Math.min(oldest, left);
     }
     return this.#joinerBefore(memberId, oldest, now) ? this.#opts.joinHoldMs : 0;
+  }
+
+  /**
+   * Whether this joiner (a connection not in the group) still has changes ahead of it in arrival
+   * order: a removal noticed before it arrived, or an earlier joiner still trying. Asking counts as
+   * trying: a joiner kept waiting keeps its place.
+   */
+  joinerWaiting(memberId: string): boolean {
+    if (this.#opts.joinHoldMs <= 0 || this.#epoch === null || this.#leaves.get(memberId) !== null) return false;
+    const arrived = this.#arrivedAt.get(memberId);
+    if (arrived === undefined) return false;
+    const now = performance.now();
+    this.#joinTriedAt.set(memberId, now);
+    for (const leaf of this.#pendingRemovals.keys()) {
+      const left = this.#leftAt.get(leaf);
+      if (left !== undefined && left <= arrived) return true;
+    }
+    return this.#joinerBefore(memberId, arrived, now);
   }
 
   /** Whether a connection other than `memberId` that arrived before `time` is still trying to join. */

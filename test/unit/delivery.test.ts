@@ -222,6 +222,13 @@ test('joiners go in arrival order: a later joiner waits while an earlier one is 
   // A joiner that is gone holds nobody.
   ds.removeConnection('j2');
   assert.equal(ds.commitHold('j3', extCommit(1n)), 0);
+  // joinerWaiting: the same order for a joiner whose commit is already stale (the hub keeps it until its turn).
+  ds.addConnection('j4');
+  assert.equal(ds.joinerWaiting('j4'), true, 'j3 (earlier) is trying');
+  assert.equal(ds.joinerWaiting('j3'), false, 'nobody before j3');
+  assert.equal(ds.joinerWaiting('a'), false, 'members never wait');
+  ds.commit('j3', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 2 });
+  assert.equal(ds.joinerWaiting('j4'), false, 'j3 is in: j4\'s turn');
 });
 
 test('a removal noticed after a joiner arrived waits for that joiner (if it is still trying); an older one does not', async () => {
