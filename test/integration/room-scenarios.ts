@@ -122,17 +122,24 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
     });
   });
 
+  /**
+   * alice (leaf 0, the designated committer) takes `delayMs` over every commit; bob joins and leaves.
+   * A join that arrives now is ready while bob's removal is still pending.
+   */
+  async function slowCommitterAfterLeave(s: RunningServer, r: string, delayMs: number): Promise<Participant> {
+    const slow: MlsApi = { ...mls, createCommit: async (st, o) => (await new Promise((res) => setTimeout(res, delayMs)), mls.createCommit(st, o)) };
+    const a = await new Participant('alice', s.wsUrl, r, slow).join();
+    const b = await new Participant('bob', s.wsUrl, r, mls).join();
+    await converge([a, b], 1n);
+    await b.leave();
+    return a;
+  }
+
   test(`${label}: membership changes in arrival order: a join waits behind an earlier leave (JOIN_HOLD_MS)`, async () => {
-    // alice (designated committer) takes 400 ms over every commit, so carol's join, which arrives
-    // after bob's leave, is ready while bob's removal is still pending.
-    const slow: MlsApi = { ...mls, createCommit: async (st, o) => (await new Promise((r) => setTimeout(r, 400)), mls.createCommit(st, o)) };
     for (const joinHoldMs of [3000, 0]) {
       await withServer(async (s) => {
         const r = room();
-        const a = await new Participant('alice', s.wsUrl, r, slow).join();
-        const b = await new Participant('bob', s.wsUrl, r, mls).join();
-        await converge([a, b], 1n);
-        await b.leave();
+        const a = await slowCommitterAfterLeave(s, r, 400);
         const c = await new Participant('carol', s.wsUrl, r, mls).join();
         await converge([a, c], 3n);
         // alice's epochs after the first: with the hold, bob's removal (1 member) comes before carol's join (2).
@@ -151,13 +158,9 @@ export function registerRoomScenarios(label: string, deps: ScenarioDeps): void {
   });
 
   test(`${label}: a join held for an earlier leave is answered stale-epoch with held: true (retry at once)`, async () => {
-    const slow: MlsApi = { ...mls, createCommit: async (st, o) => (await new Promise((r) => setTimeout(r, 300)), mls.createCommit(st, o)) };
     await withServer(async (s) => {
       const r = room();
-      const a = await new Participant('alice', s.wsUrl, r, slow).join();
-      const b = await new Participant('bob', s.wsUrl, r, mls).join();
-      await converge([a, b], 1n);
-      await b.leave();
+      const a = await slowCommitterAfterLeave(s, r, 300);
       // carol speaks the protocol by hand: her commit for epoch 1 waits for bob's removal, then is stale.
       const { transport, ws } = await openTransport(s.wsUrl);
       const carol = new SignalingClient(transport);
