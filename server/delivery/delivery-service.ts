@@ -349,6 +349,21 @@ export class DeliveryService {
     return removed;
   }
 
+  /**
+   * Waits out a hold of `hold` ms (from commitHold): until the next change of epoch or the time is
+   * up. If the commit went stale meanwhile and its sender is a joiner with changes still ahead of
+   * it, a stale answer would only make it rebuild its commit to wait again, so the wait goes on
+   * until its turn, for at most 3 x hold in all. The caller then judges the commit.
+   */
+  async waitTurn(memberId: string, hold: number): Promise<void> {
+    const heldAt = this.#epoch;
+    const until = performance.now() + 3 * hold;
+    await this.epochMovedOr(hold);
+    while (this.#epoch !== heldAt && this.joinerWaiting(memberId) && performance.now() < until) {
+      await this.epochMovedOr(until - performance.now());
+    }
+  }
+
   /** Resolves at the next change of epoch or after ms, whichever comes first. */
   epochMovedOr(ms: number): Promise<void> {
     if (!this.#epochMoved) {

@@ -128,15 +128,7 @@ export class Hub implements ConnectionHandler {
         const ds = s.room.ds;
         const hold = ds.commitHold(s.memberId, msg.commit);
         if (hold === 0) return judge();
-        return (async () => {
-          const heldAt = ds.epoch;
-          const until = performance.now() + 3 * hold;
-          await ds.epochMovedOr(hold);
-          // The commit is stale now. A joiner with changes still ahead of it would only rebuild its
-          // commit to wait again: it keeps waiting until its turn (bounded), then rebuilds once.
-          while (ds.epoch !== heldAt && ds.joinerWaiting(s.memberId) && performance.now() < until) {
-            await ds.epochMovedOr(until - performance.now());
-          }
+        return ds.waitTurn(s.memberId, hold).then(() => {
           try {
             return judge();
           } catch (e) {
@@ -144,7 +136,7 @@ export class Hub implements ConnectionHandler {
             if (e instanceof RequestError && e.code === ErrorCode.staleEpoch) e.extra.held = true;
             throw e;
           }
-        })();
+        });
       }
       case 'proposal': {
         const s = this.#session(conn);

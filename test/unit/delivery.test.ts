@@ -305,6 +305,37 @@ test('a removal that must wait for an earlier joiner is proposed only once that 
   assert.deepEqual(removals[1], [2n, 2], 'k stopped trying: proposed');
 });
 
+test('waitTurn: a joiner whose held commit went stale waits on until the earlier joiner is in (bounded by 3 x hold)', async () => {
+  const { ds } = setup(100);
+  for (const id of ['a', 'j1', 'j2']) ds.addConnection(id);
+  ds.createGroup('a', gi(0n), 0);
+  assert.equal(ds.commitHold('j1', extCommit(0n)), 0, 'j1 first');
+  assert.equal(ds.commitHold('j2', extCommit(0n)), 100, 'j2 waits for j1');
+  let released = false;
+  const turn = ds.waitTurn('j2', 100).then(() => (released = true));
+  // Another commit moves the epoch: j2's commit is stale, but j1 is still ahead of it.
+  ds.commit('a', { commit: memberCommit(0n, 0), groupInfo: gi(1n), leafIndex: 0 });
+  await tick();
+  assert.equal(released, false, 'not answered while j1 is still to go');
+  ds.commitHold('j1', extCommit(1n)); // j1 still trying
+  ds.commit('j1', { commit: extCommit(1n), groupInfo: gi(2n), leafIndex: 1 });
+  await turn;
+  assert.equal(released, true, 'answered once j1 is in');
+  // Bounded: with j1 never done, j3 is answered after at most 3 x hold.
+  ds.addConnection('j3');
+  ds.addConnection('j4');
+  ds.commitHold('j3', extCommit(2n));
+  assert.equal(ds.commitHold('j4', extCommit(2n)), 100);
+  const t0 = performance.now();
+  const bounded = ds.waitTurn('j4', 100);
+  ds.commit('a', { commit: memberCommit(2n, 0), groupInfo: gi(3n), leafIndex: 0 });
+  const keepTrying = setInterval(() => ds.commitHold('j3', extCommit(2n)), 20);
+  await bounded;
+  clearInterval(keepTrying);
+  const waited = performance.now() - t0;
+  assert.ok(waited >= 250 && waited < 1000, `waited ${Math.round(waited)} ms`);
+});
+
 test('rollback: members reject an accepted commit; the DS restores the epoch, evicts the committer, proposes its removal', async () => {
   const { ds, sent, evicted, removals } = setup();
   for (const id of ['a', 'b', 'c']) ds.addConnection(id);
